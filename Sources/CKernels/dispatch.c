@@ -1,0 +1,106 @@
+// Run-time ISA selection: CPUID detection, TINYCONV_ISA from the environment, and an
+// override for tests. The choice is read once per kernel call (one atomic load).
+#include <stdlib.h>
+#include <string.h>
+#include "kernels_internal.h"
+
+static int isa_supported(tc_isa isa) {
+    switch (isa) {
+    case TC_ISA_GENERIC: return 1;
+#if defined(__x86_64__)
+    case TC_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case TC_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    default: return 0;
+    }
+}
+
+tc_isa tc_isa_detect(void) {
+    if (isa_supported(TC_ISA_AVX512)) return TC_ISA_AVX512;
+    if (isa_supported(TC_ISA_AVX2)) return TC_ISA_AVX2;
+    return TC_ISA_GENERIC;
+}
+
+// -1: no override. Atomic so a test thread setting it is visible to workers.
+static int override_isa = -1;
+
+static tc_isa isa_from_environment(void) {
+    const char *s = getenv("TINYCONV_ISA");
+    if (s) {
+        for (int i = TC_ISA_GENERIC; i <= TC_ISA_AVX512; i++)
+            if (strcmp(s, tc_isa_name((tc_isa)i)) == 0 && isa_supported((tc_isa)i))
+                return (tc_isa)i;
+    }
+    return tc_isa_detect();
+}
+
+tc_isa tc_isa_active(void) {
+    int o = __atomic_load_n(&override_isa, __ATOMIC_RELAXED);
+    if (o >= 0) return (tc_isa)o;
+    static int cached = -1;
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c < 0) {
+        c = (int)isa_from_environment();
+        __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    }
+    return (tc_isa)c;
+}
+
+int tc_isa_set(tc_isa isa) {
+    if (!isa_supported(isa)) return -1;
+    __atomic_store_n(&override_isa, (int)isa, __ATOMIC_RELAXED);
+    return 0;
+}
+
+void tc_isa_reset(void) { __atomic_store_n(&override_isa, -1, __ATOMIC_RELAXED); }
+
+const char *tc_isa_name(tc_isa isa) {
+    switch (isa) {
+    case TC_ISA_GENERIC: return "generic";
+    case TC_ISA_AVX2: return "avx2";
+    case TC_ISA_AVX512: return "avx512";
+    }
+    return "unknown";
+}
+
+static const tc_isa_kernels *table_for(tc_isa isa) {
+    switch (isa) {
+#if defined(__x86_64__)
+    case TC_ISA_AVX512: return &tc_kernels_avx512;
+    case TC_ISA_AVX2: return &tc_kernels_avx2;
+#endif
+    default: return &tc_kernels_generic;
+    }
+}
+
+int tc_isa_vector_floats(tc_isa isa) { return table_for(isa)->vector_floats; }
+
+const tc_isa_kernels *tc_active_kernels(void) { return table_for(tc_isa_active()); }
+
+double tc_peak_probe(tc_isa isa, uint64_t iterations) {
+    if (!isa_supported(isa)) return 0.0;
+    return table_for(isa)->peak_probe(iterations);
+}
+
+// Thin entry points for the elementwise kernels: one table lookup each.
+void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+    tc_active_kernels()->maxpool2x2_forward(n, h, w, c, x, y);
+}
+void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
+                            const float *dy, float *dx) {
+    tc_active_kernels()->maxpool2x2_backward(n, h, w, c, x, y, dy, dx);
+}
+void tc_relu_forward(size_t count, const float *x, float *y) {
+    tc_active_kernels()->relu_forward(count, x, y);
+}
+void tc_relu_backward(size_t count, const float *y, const float *dy, float *dx) {
+    tc_active_kernels()->relu_backward(count, y, dy, dx);
+}
+void tc_sgd_momentum(size_t count, float lr, float momentum, float l2, float *w, float *v,
+                     const float *g) {
+    tc_active_kernels()->sgd_momentum(count, lr, momentum, l2, w, v, g);
+}

@@ -1,0 +1,159 @@
+// TinyConv C kernel core: fp32 SIMD kernels, forward and backward.
+//
+// Layout everywhere: activations are NHWC (channels innermost), conv weights are
+// [k][k][Cin][Cout] (Cout innermost), dense weights are [in][out] (out innermost).
+// Every kernel is single-threaded, takes raw pointers and sizes, allocates nothing
+// and knows nothing about models or threads. Scratch memory comes from the caller:
+// each kernel that needs it has a *_workspace_floats() query.
+// Naive reference twins (tc_ref_*) live in reference.c and are what tests trust.
+#ifndef TINYCONV_KERNELS_H
+#define TINYCONV_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------- ISA dispatch
+typedef enum {
+    TC_ISA_GENERIC = 0,  // 128-bit vectors, baseline x86-64 (SSE2) or any CPU
+    TC_ISA_AVX2 = 1,     // AVX2 + FMA, 256-bit
+    TC_ISA_AVX512 = 2,   // AVX-512F, 512-bit
+} tc_isa;
+
+/// Best ISA this CPU supports (CPUID), ignoring any override.
+tc_isa tc_isa_detect(void);
+/// ISA in use: the override if set, otherwise TINYCONV_ISA (generic|avx2|avx512)
+/// from the environment if valid and supported, otherwise tc_isa_detect().
+tc_isa tc_isa_active(void);
+/// Force an ISA (for tests and benchmarks). Returns 0 on success, -1 if the CPU
+/// lacks it. Not thread-safe against running kernels: call between steps.
+int tc_isa_set(tc_isa isa);
+/// Forget the override: back to the environment / detection.
+void tc_isa_reset(void);
+const char *tc_isa_name(tc_isa isa);
+/// Floats per vector on the ISA (4, 8, 16).
+int tc_isa_vector_floats(tc_isa isa);
+
+// ---------------------------------------------------------------- GEMM
+// C[M,N] (= or +=) A[M,K] * B[K,N], A and B read through (row, column) strides,
+// so transposes cost nothing; C is row-major with leading dimension ldc.
+// bias (N floats, may be NULL) is added, then ReLU if relu != 0, when not accumulating.
+size_t tc_gemm_workspace_floats(size_t M, size_t N, size_t K);
+void tc_gemm(size_t M, size_t N, size_t K,
+             const float *A, ptrdiff_t rsA, ptrdiff_t csA,
+             const float *B, ptrdiff_t rsB, ptrdiff_t csB,
+             float *C, size_t ldc, int accumulate,
+             const float *bias, int relu, float *workspace);
+
+// ---------------------------------------------------------------- convolution
+// Stride 1, square k x k kernel, symmetric zero padding `pad` (valid: 0; same: (k-1)/2).
+// x: [N][H][W][Cin]   w: [k][k][Cin][Cout]   b: [Cout]   y: [N][Ho][Wo][Cout]
+// Ho = H + 2*pad - k + 1, Wo likewise. 1x1 convs (k=1, pad=0) run as one GEMM over N*H*W rows.
+typedef struct {
+    int n, h, w, cin, cout, k, pad;
+} tc_conv_shape;
+
+size_t tc_conv2d_workspace_floats(tc_conv_shape s);
+/// y = relu?(conv(x, w) + b)
+void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
+                       float *y, int relu, float *workspace);
+/// dx = conv_full(dy, flip(w)): input gradient. dx: [N][H][W][Cin] (overwritten).
+void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w,
+                             float *dx, float *workspace);
+/// dw (+)= im2col(x)^T * dy, db (+)= column sums of dy. accumulate=0 overwrites.
+void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy,
+                                float *dw, float *db, int accumulate, float *workspace);
+
+// ---------------------------------------------------------------- dense
+// x: [N][in]  w: [in][out]  b: [out]  y: [N][out]
+size_t tc_dense_workspace_floats(int n, int in, int out);
+void tc_dense_forward(int n, int in, int out, const float *x, const float *w,
+                      const float *b, float *y, int relu, float *workspace);
+/// dx[N][in] = dy[N][out] * w^T
+void tc_dense_backward_data(int n, int in, int out, const float *dy, const float *w,
+                            float *dx, float *workspace);
+/// dw (+)= x^T dy, db (+)= column sums of dy
+void tc_dense_backward_weights(int n, int in, int out, const float *x, const float *dy,
+                               float *dw, float *db, int accumulate, float *workspace);
+
+// ---------------------------------------------------------------- pooling
+// Max pool 2x2 stride 2 (floor): x [N][H][W][C] -> y [N][H/2][W/2][C].
+void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
+/// dx (overwritten, [N][H][W][C]) gets dy at the first maximum of each window
+/// (row-major order within the window, the same tie rule as the forward pass).
+void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
+                            const float *dy, float *dx);
+
+// ---------------------------------------------------------------- activations
+void tc_relu_forward(size_t count, const float *x, float *y);
+/// dx = dy where y > 0 else 0 (y: the ReLU output). dx may alias dy.
+void tc_relu_backward(size_t count, const float *y, const float *dy, float *dx);
+
+/// Counter-based uniform in [0,1): a pure function of (seed, stream, index), so a
+/// dropout mask does not depend on how a batch is split across threads.
+float tc_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+/// Inverted dropout over `count` elements starting at element `first` of the stream:
+/// element i is kept (scaled by 1/(1-rate)) iff tc_uniform(seed, stream, first+i) >= rate.
+/// mask (count bytes) records 1 for kept, 0 for dropped.
+void tc_dropout_forward(size_t count, float rate, uint64_t seed, uint64_t stream,
+                        uint64_t first, const float *x, float *y, uint8_t *mask);
+void tc_dropout_backward(size_t count, float rate, const uint8_t *mask,
+                         const float *dy, float *dx);
+
+// ---------------------------------------------------------------- loss
+/// Softmax cross-entropy over rows of logits [N][classes]. Returns the summed
+/// (not averaged) loss; writes probabilities to prob and, if dlogits != NULL,
+/// dlogits = (prob - onehot(label)) * grad_scale. Labels are assumed in range.
+double tc_softmax_xent(int n, int classes, const float *logits, const int32_t *labels,
+                       float *prob, float *dlogits, float grad_scale);
+
+// ---------------------------------------------------------------- optimizer
+/// Keras SGD with momentum and l2(lambda) on the loss (gradient gains 2*lambda*w):
+///   g' = g + 2*lambda*w;  v = momentum*v - lr*g';  w = w + v
+void tc_sgd_momentum(size_t count, float lr, float momentum, float l2,
+                     float *w, float *v, const float *g);
+/// dst[i] = sum over s in [0, nsrc) of src[s][i], summed as a fixed pairwise tree
+/// (the result does not depend on who calls it or on thread count).
+void tc_sum_buffers(size_t count, int nsrc, const float *const *src, float *dst);
+
+// ---------------------------------------------------------------- peak probe
+/// Register-resident FMA loop on the given ISA: returns the number of FLOPs done
+/// (2 per lane per FMA). Time it to get the core's peak.
+double tc_peak_probe(tc_isa isa, uint64_t iterations);
+
+// ---------------------------------------------------------------- naive twins
+void tc_ref_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, ptrdiff_t csA,
+                 const float *B, ptrdiff_t rsB, ptrdiff_t csB, float *C, size_t ldc,
+                 int accumulate, const float *bias, int relu);
+void tc_ref_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
+                           float *y, int relu);
+void tc_ref_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx);
+void tc_ref_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy,
+                                    float *dw, float *db, int accumulate);
+void tc_ref_dense_forward(int n, int in, int out, const float *x, const float *w,
+                          const float *b, float *y, int relu);
+void tc_ref_dense_backward_data(int n, int in, int out, const float *dy, const float *w,
+                                float *dx);
+void tc_ref_dense_backward_weights(int n, int in, int out, const float *x, const float *dy,
+                                   float *dw, float *db, int accumulate);
+void tc_ref_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
+void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
+                                const float *dy, float *dx);
+void tc_ref_relu_forward(size_t count, const float *x, float *y);
+void tc_ref_relu_backward(size_t count, const float *y, const float *dy, float *dx);
+void tc_ref_dropout_forward(size_t count, float rate, uint64_t seed, uint64_t stream,
+                            uint64_t first, const float *x, float *y, uint8_t *mask);
+void tc_ref_dropout_backward(size_t count, float rate, const uint8_t *mask,
+                             const float *dy, float *dx);
+double tc_ref_softmax_xent(int n, int classes, const float *logits, const int32_t *labels,
+                           float *prob, float *dlogits, float grad_scale);
+void tc_ref_sgd_momentum(size_t count, float lr, float momentum, float l2,
+                         float *w, float *v, const float *g);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

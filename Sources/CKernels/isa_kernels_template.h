@@ -1,0 +1,191 @@
+// One set of vectorizable kernels, written once with clang/GCC vector extensions
+// and compiled once per ISA by isa_<name>.c, which defines:
+//   TC_VW (floats per vector), TC_MR_WIDE, TC_MR_NARROW, TC_FMA (0/1), TC_TABLE (table name)
+// Microkernel tiles: wide = TC_MR_WIDE x 2 vectors, narrow = TC_MR_NARROW x 1 vector.
+#include <string.h>
+#include "kernels_internal.h"
+
+typedef float vf __attribute__((vector_size(TC_VW * 4)));
+typedef int32_t vi __attribute__((vector_size(TC_VW * 4)));
+
+static inline vf ld(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+static inline void st(float *p, vf v) { memcpy(p, &v, sizeof v); }
+static inline vf splat(float x) { return (vf){0} + x; }
+#if TC_FMA
+#define VFMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#else
+#define VFMA(a, b, c) ((a) * (b) + (c))
+#endif
+#define VMAX(a, b) __builtin_elementwise_max((a), (b))
+
+// One microkernel body per tile shape; MR and NV are compile-time constants so the
+// accumulators live in registers (MR*NV of them).
+#define DEFINE_GEMM_UKERNEL(NAME, MR, NV)                                                   \
+    static void NAME(size_t kc, const float *restrict a, const float *restrict b,           \
+                     float *restrict c, size_t ldc, const float *restrict bias, int flags) { \
+        vf acc[MR][NV];                                                                     \
+        if (flags & TC_UK_LOAD_C) {                                                         \
+            for (int i = 0; i < MR; i++)                                                    \
+                for (int v = 0; v < NV; v++) acc[i][v] = ld(c + i * ldc + v * TC_VW);       \
+        } else if (bias) {                                                                  \
+            for (int v = 0; v < NV; v++) {                                                  \
+                vf bv = ld(bias + v * TC_VW);                                               \
+                for (int i = 0; i < MR; i++) acc[i][v] = bv;                                \
+            }                                                                               \
+        } else {                                                                            \
+            for (int i = 0; i < MR; i++)                                                    \
+                for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};                           \
+        }                                                                                   \
+        for (size_t k = 0; k < kc; k++) {                                                   \
+            vf bv[NV];                                                                      \
+            for (int v = 0; v < NV; v++) bv[v] = ld(b + v * TC_VW);                         \
+            for (int i = 0; i < MR; i++) {                                                  \
+                vf ai = splat(a[i]);                                                        \
+                for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);        \
+            }                                                                               \
+            a += MR;                                                                        \
+            b += NV * TC_VW;                                                                \
+        }                                                                                   \
+        if (flags & TC_UK_RELU) {                                                           \
+            for (int i = 0; i < MR; i++)                                                    \
+                for (int v = 0; v < NV; v++) acc[i][v] = VMAX(acc[i][v], (vf){0});          \
+        }                                                                                   \
+        for (int i = 0; i < MR; i++)                                                        \
+            for (int v = 0; v < NV; v++) st(c + i * ldc + v * TC_VW, acc[i][v]);            \
+    }
+
+DEFINE_GEMM_UKERNEL(gemm_ukernel_wide, TC_MR_WIDE, 2)
+DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow, TC_MR_NARROW, 1)
+
+// x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C.
+static void maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+    const int ho = h / 2, wo = w / 2;
+    const size_t row = (size_t)w * c;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (size_t)s * h * row;
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
+                const float *p1 = p0 + row;
+                float *q = y + (((size_t)s * ho + oy) * wo + ox) * c;
+                int ch = 0;
+                for (; ch + TC_VW <= c; ch += TC_VW)
+                    st(q + ch, VMAX(VMAX(ld(p0 + ch), ld(p0 + c + ch)),
+                                    VMAX(ld(p1 + ch), ld(p1 + c + ch))));
+                for (; ch < c; ch++) {
+                    float m = p0[ch];
+                    if (p0[c + ch] > m) m = p0[c + ch];
+                    if (p1[ch] > m) m = p1[ch];
+                    if (p1[c + ch] > m) m = p1[c + ch];
+                    q[ch] = m;
+                }
+            }
+    }
+}
+
+// The gradient goes to the first window element (00, 01, 10, 11) equal to the max.
+static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
+                                const float *dy, float *dx) {
+    const int ho = h / 2, wo = w / 2;
+    const size_t row = (size_t)w * c;
+    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
+    for (int s = 0; s < n; s++) {
+        const size_t base = (size_t)s * h * row;
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                const size_t o0 = base + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
+                const size_t o[4] = {o0, o0 + c, o0 + row, o0 + row + c};
+                const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
+                int ch = 0;
+                for (; ch + TC_VW <= c; ch += TC_VW) {
+                    const vf m = ld(y + q + ch), g = ld(dy + q + ch);
+                    vi free = ~(vi){0};
+                    for (int j = 0; j < 4; j++) {
+                        const vi hit = (ld(x + o[j] + ch) == m) & free;
+                        free &= ~hit;
+                        st(dx + o[j] + ch, (vf)((vi)g & hit));
+                    }
+                }
+                for (; ch < c; ch++) {
+                    const float m = y[q + ch];
+                    int done = 0;
+                    for (int j = 0; j < 4; j++) {
+                        const int hit = !done && x[o[j] + ch] == m;
+                        dx[o[j] + ch] = hit ? dy[q + ch] : 0.0f;
+                        done |= hit;
+                    }
+                }
+            }
+    }
+}
+
+static void relu_forward(size_t count, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + TC_VW <= count; i += TC_VW) st(y + i, VMAX(ld(x + i), (vf){0}));
+    for (; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void relu_backward(size_t count, const float *y, const float *dy, float *dx) {
+    size_t i = 0;
+    for (; i + TC_VW <= count; i += TC_VW)
+        st(dx + i, (vf)((vi)ld(dy + i) & (ld(y + i) > (vf){0})));
+    for (; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+static void sgd_momentum(size_t count, float lr, float momentum, float l2, float *w, float *v,
+                         const float *g) {
+    const float l2x2 = 2.0f * l2;
+    size_t i = 0;
+    const vf vm = splat(momentum), vlr = splat(lr), vl2 = splat(l2x2);
+    for (; i + TC_VW <= count; i += TC_VW) {
+        const vf wi = ld(w + i);
+        const vf gi = ld(g + i) + vl2 * wi;
+        const vf vi_ = vm * ld(v + i) - vlr * gi;
+        st(v + i, vi_);
+        st(w + i, wi + vi_);
+    }
+    for (; i < count; i++) {
+        const float gi = g[i] + l2x2 * w[i];
+        v[i] = momentum * v[i] - lr * gi;
+        w[i] = w[i] + v[i];
+    }
+}
+
+static void add(size_t count, const float *a, const float *b, float *dst) {
+    size_t i = 0;
+    for (; i + TC_VW <= count; i += TC_VW) st(dst + i, ld(a + i) + ld(b + i));
+    for (; i < count; i++) dst[i] = a[i] + b[i];
+}
+
+// 24 independent accumulator chains: enough to cover FMA latency x throughput on
+// every ISA here, few enough to stay in registers (AVX-512 and AVX2 have 32 / 16).
+static double peak_probe(uint64_t iterations) {
+#define NACC (TC_VW == 16 ? 24 : 12)
+    vf acc[NACC];
+    for (int j = 0; j < NACC; j++) acc[j] = splat(1.0f + j * 1e-3f);
+    const vf m = splat(0.999999f), a = splat(1e-7f);
+    for (uint64_t it = 0; it < iterations; it++) {
+        for (int j = 0; j < NACC; j++) acc[j] = VFMA(acc[j], m, a);
+        __asm__ volatile("" : "+x"(acc[0]));  // keep the loop from being folded
+    }
+    vf s = (vf){0};
+    for (int j = 0; j < NACC; j++) s += acc[j];
+    volatile float sink = s[0];
+    (void)sink;
+    return (double)iterations * NACC * TC_VW * 2.0;
+#undef NACC
+}
+
+const tc_isa_kernels TC_TABLE = {
+    .isa = TC_ISA_ID,
+    .vector_floats = TC_VW,
+    .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide},
+    .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow},
+    .maxpool2x2_forward = maxpool2x2_forward,
+    .maxpool2x2_backward = maxpool2x2_backward,
+    .relu_forward = relu_forward,
+    .relu_backward = relu_backward,
+    .sgd_momentum = sgd_momentum,
+    .add = add,
+    .peak_probe = peak_probe,
+};

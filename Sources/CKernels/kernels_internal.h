@@ -1,0 +1,49 @@
+// Private to the C target: the per-ISA kernel table that dispatch.c selects from.
+#ifndef TINYCONV_KERNELS_INTERNAL_H
+#define TINYCONV_KERNELS_INTERNAL_H
+
+#include "tinyconv_kernels.h"
+
+// Microkernel flags.
+enum { TC_UK_LOAD_C = 1, TC_UK_RELU = 2 };
+
+// A GEMM microkernel computes one full mr x nr tile of C:
+//   c[mr][nr] (= bias | += c) + a_packed[kc][mr]^T * b_packed[kc][nr], then ReLU if asked.
+// a: kc groups of mr floats (one column of the A panel each); b: kc groups of nr floats.
+typedef void (*tc_gemm_ukernel_fn)(size_t kc, const float *a, const float *b, float *c,
+                                   size_t ldc, const float *bias, int flags);
+typedef struct {
+    int mr, nr;
+    tc_gemm_ukernel_fn fn;
+} tc_gemm_ukernel;
+
+typedef struct {
+    tc_isa isa;
+    int vector_floats;
+    tc_gemm_ukernel gemm_wide;    // nr = 2 vectors: for N of 24 and more
+    tc_gemm_ukernel gemm_narrow;  // nr = 1 vector: for small N (6, 10, 12, 16 outputs)
+    void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
+    void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
+                                const float *dy, float *dx);
+    void (*relu_forward)(size_t count, const float *x, float *y);
+    void (*relu_backward)(size_t count, const float *y, const float *dy, float *dx);
+    void (*sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
+                         const float *g);
+    void (*add)(size_t count, const float *a, const float *b, float *dst);
+    double (*peak_probe)(uint64_t iterations);
+} tc_isa_kernels;
+
+extern const tc_isa_kernels tc_kernels_generic;
+#if defined(__x86_64__)
+extern const tc_isa_kernels tc_kernels_avx2;
+extern const tc_isa_kernels tc_kernels_avx512;
+#endif
+
+/// The table for the active ISA.
+const tc_isa_kernels *tc_active_kernels(void);
+
+// Largest tile any ISA uses (for stack edge tiles).
+#define TC_MAX_MR 12
+#define TC_MAX_NR 32
+
+#endif

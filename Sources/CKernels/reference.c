@@ -1,0 +1,202 @@
+// Naive reference twins: plain loops over the definitions, double accumulators, no
+// blocking, no SIMD. Never on the hot path; the tests trust these.
+#include <math.h>
+#include <string.h>
+#include "tinyconv_kernels.h"
+
+void tc_ref_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, ptrdiff_t csA,
+                 const float *B, ptrdiff_t rsB, ptrdiff_t csB, float *C, size_t ldc,
+                 int accumulate, const float *bias, int relu) {
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double acc = accumulate ? C[i * ldc + j] : (bias ? bias[j] : 0.0);
+            for (size_t k = 0; k < K; k++)
+                acc += (double)A[(ptrdiff_t)i * rsA + (ptrdiff_t)k * csA] *
+                       B[(ptrdiff_t)k * rsB + (ptrdiff_t)j * csB];
+            if (relu && acc < 0) acc = 0;
+            C[i * ldc + j] = (float)acc;
+        }
+}
+
+#define X4(s, n, y, x, c) (((((size_t)(n) * (s).h) + (y)) * (s).w + (x)) * (s).cin + (c))
+
+void tc_ref_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
+                           float *y, int relu) {
+    const int ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    for (int n = 0; n < s.n; n++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int co = 0; co < s.cout; co++) {
+                    double acc = b ? b[co] : 0.0;
+                    for (int ky = 0; ky < s.k; ky++)
+                        for (int kx = 0; kx < s.k; kx++) {
+                            const int iy = oy + ky - s.pad, ix = ox + kx - s.pad;
+                            if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                            for (int ci = 0; ci < s.cin; ci++)
+                                acc += (double)x[X4(s, n, iy, ix, ci)] *
+                                       w[(((size_t)ky * s.k + kx) * s.cin + ci) * s.cout + co];
+                        }
+                    if (relu && acc < 0) acc = 0;
+                    y[(((size_t)n * ho + oy) * wo + ox) * s.cout + co] = (float)acc;
+                }
+}
+
+// dx[n,iy,ix,ci] = sum over (ky,kx,co) with oy = iy - ky + pad in range of dy * w.
+void tc_ref_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx) {
+    const int ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    for (int n = 0; n < s.n; n++)
+        for (int iy = 0; iy < s.h; iy++)
+            for (int ix = 0; ix < s.w; ix++)
+                for (int ci = 0; ci < s.cin; ci++) {
+                    double acc = 0.0;
+                    for (int ky = 0; ky < s.k; ky++)
+                        for (int kx = 0; kx < s.k; kx++) {
+                            const int oy = iy - ky + s.pad, ox = ix - kx + s.pad;
+                            if (oy < 0 || oy >= ho || ox < 0 || ox >= wo) continue;
+                            for (int co = 0; co < s.cout; co++)
+                                acc += (double)dy[(((size_t)n * ho + oy) * wo + ox) * s.cout + co] *
+                                       w[(((size_t)ky * s.k + kx) * s.cin + ci) * s.cout + co];
+                        }
+                    dx[X4(s, n, iy, ix, ci)] = (float)acc;
+                }
+}
+
+void tc_ref_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy, float *dw,
+                                    float *db, int accumulate) {
+    const int ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    for (int ky = 0; ky < s.k; ky++)
+        for (int kx = 0; kx < s.k; kx++)
+            for (int ci = 0; ci < s.cin; ci++)
+                for (int co = 0; co < s.cout; co++) {
+                    const size_t wi = (((size_t)ky * s.k + kx) * s.cin + ci) * s.cout + co;
+                    double acc = accumulate ? dw[wi] : 0.0;
+                    for (int n = 0; n < s.n; n++)
+                        for (int oy = 0; oy < ho; oy++)
+                            for (int ox = 0; ox < wo; ox++) {
+                                const int iy = oy + ky - s.pad, ix = ox + kx - s.pad;
+                                if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+                                acc += (double)x[X4(s, n, iy, ix, ci)] *
+                                       dy[(((size_t)n * ho + oy) * wo + ox) * s.cout + co];
+                            }
+                    dw[wi] = (float)acc;
+                }
+    if (db)
+        for (int co = 0; co < s.cout; co++) {
+            double acc = accumulate ? db[co] : 0.0;
+            for (size_t r = 0; r < (size_t)s.n * ho * wo; r++) acc += dy[r * s.cout + co];
+            db[co] = (float)acc;
+        }
+}
+
+void tc_ref_dense_forward(int n, int in, int out, const float *x, const float *w, const float *b,
+                          float *y, int relu) {
+    tc_ref_gemm((size_t)n, (size_t)out, (size_t)in, x, in, 1, w, out, 1, y, (size_t)out, 0, b,
+                relu);
+}
+
+void tc_ref_dense_backward_data(int n, int in, int out, const float *dy, const float *w,
+                                float *dx) {
+    tc_ref_gemm((size_t)n, (size_t)in, (size_t)out, dy, out, 1, w, 1, out, dx, (size_t)in, 0,
+                NULL, 0);
+}
+
+void tc_ref_dense_backward_weights(int n, int in, int out, const float *x, const float *dy,
+                                   float *dw, float *db, int accumulate) {
+    tc_ref_gemm((size_t)in, (size_t)out, (size_t)n, x, 1, in, dy, out, 1, dw, (size_t)out,
+                accumulate, NULL, 0);
+    if (db)
+        for (int j = 0; j < out; j++) {
+            double acc = accumulate ? db[j] : 0.0;
+            for (int r = 0; r < n; r++) acc += dy[(size_t)r * out + j];
+            db[j] = (float)acc;
+        }
+}
+
+void tc_ref_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+    const int ho = h / 2, wo = w / 2;
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    float m = -INFINITY;
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++) {
+                            const float v =
+                                x[((((size_t)s * h) + 2 * oy + dy) * w + 2 * ox + dx) * c + ch];
+                            if (v > m) m = v;
+                        }
+                    y[((((size_t)s * ho) + oy) * wo + ox) * c + ch] = m;
+                }
+}
+
+void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
+                                const float *dy, float *dx) {
+    (void)y;
+    const int ho = h / 2, wo = w / 2;
+    memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    // first strict maximum in window order (the same tie rule as the kernel)
+                    size_t best = 0;
+                    float m = -INFINITY;
+                    for (int a = 0; a < 2; a++)
+                        for (int b = 0; b < 2; b++) {
+                            const size_t i = ((((size_t)s * h) + 2 * oy + a) * w + 2 * ox + b) * c + ch;
+                            if (x[i] > m) { m = x[i]; best = i; }
+                        }
+                    dx[best] = dy[((((size_t)s * ho) + oy) * wo + ox) * c + ch];
+                }
+}
+
+void tc_ref_relu_forward(size_t count, const float *x, float *y) {
+    for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void tc_ref_relu_backward(size_t count, const float *y, const float *dy, float *dx) {
+    for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void tc_ref_dropout_forward(size_t count, float rate, uint64_t seed, uint64_t stream,
+                            uint64_t first, const float *x, float *y, uint8_t *mask) {
+    for (size_t i = 0; i < count; i++) {
+        mask[i] = tc_uniform(seed, stream, first + i) >= rate;
+        y[i] = mask[i] ? x[i] / (1.0f - rate) : 0.0f;
+    }
+}
+
+void tc_ref_dropout_backward(size_t count, float rate, const uint8_t *mask, const float *dy,
+                             float *dx) {
+    for (size_t i = 0; i < count; i++) dx[i] = mask[i] ? dy[i] / (1.0f - rate) : 0.0f;
+}
+
+double tc_ref_softmax_xent(int n, int classes, const float *logits, const int32_t *labels,
+                           float *prob, float *dlogits, float grad_scale) {
+    double total = 0.0;
+    for (int r = 0; r < n; r++) {
+        const float *z = logits + (size_t)r * classes;
+        double m = z[0], sum = 0.0;
+        for (int c = 1; c < classes; c++) if (z[c] > m) m = z[c];
+        for (int c = 0; c < classes; c++) sum += exp((double)z[c] - m);
+        for (int c = 0; c < classes; c++) {
+            const double p = exp((double)z[c] - m) / sum;
+            prob[(size_t)r * classes + c] = (float)p;
+            if (dlogits)
+                dlogits[(size_t)r * classes + c] =
+                    (float)((p - (c == labels[r] ? 1.0 : 0.0)) * grad_scale);
+        }
+        total += -((double)z[labels[r]] - m - log(sum));
+    }
+    return total;
+}
+
+void tc_ref_sgd_momentum(size_t count, float lr, float momentum, float l2, float *w, float *v,
+                         const float *g) {
+    for (size_t i = 0; i < count; i++) {
+        const double grad = (double)g[i] + 2.0 * l2 * w[i];
+        const double vel = (double)momentum * v[i] - (double)lr * grad;
+        v[i] = (float)vel;
+        w[i] = (float)(w[i] + vel);
+    }
+}

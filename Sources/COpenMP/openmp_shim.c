@@ -1,0 +1,20 @@
+#include "tinyconv_openmp.h"
+
+// Declared here rather than via <omp.h>: Swift's bundled clang ships no omp.h, and
+// these two entry points are stable in every libomp.
+extern int omp_get_max_threads(void);
+extern void kmp_set_blocktime(int msec);
+
+void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context) {
+    static int configured = 0;
+    if (!configured) {
+        // Idle OpenMP threads sleep at once instead of spinning 200 ms, so they never
+        // compete with Dispatch workers when both backends live in one process.
+        kmp_set_blocktime(0);
+        configured = 1;
+    }
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int t = 0; t < tasks; t++) body(context, t);
+}
+
+int tc_omp_max_threads(void) { return omp_get_max_threads(); }
