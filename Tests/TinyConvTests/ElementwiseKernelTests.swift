@@ -1,0 +1,169 @@
+import CKernels
+import Testing
+@testable import TinyConv
+
+@Suite("Pooling, activation, dropout, loss and optimizer kernels vs naive twins")
+struct ElementwiseKernelTests {
+    @Test("max pool forward/backward: odd and even sizes, channels off the SIMD width",
+          arguments: [(1, 2, 2, 1), (2, 3, 5, 3), (3, 28, 28, 6), (7, 24, 24, 120), (1, 10, 10, 150), (2, 10, 10, 16),
+                      (32, 5, 7, 17), (1, 13, 11, 7), (2, 27, 2, 12)])
+    func maxPool(_ d: (Int, Int, Int, Int)) throws {
+        let (n, h, w, c) = d
+        var rng = TestRNG(UInt64(n * h * w * c))
+        var x = rng.array(n * h * w * c)
+        // plant exact ties so the first-maximum rule is exercised
+        for i in stride(from: 0, to: x.count - c, by: 5) { x[i + c] = x[i] }
+        let dy = rng.array(n * (h / 2) * (w / 2) * c)
+        var refY = [Float](repeating: 0, count: dy.count), refDX = [Float](repeating: 0, count: x.count)
+        tc_ref_maxpool2x2_forward(Int32(n), Int32(h), Int32(w), Int32(c), x, &refY)
+        tc_ref_maxpool2x2_backward(Int32(n), Int32(h), Int32(w), Int32(c), x, refY, dy, &refDX)
+        try forEachISA { isa in
+            var y = [Float](repeating: .nan, count: dy.count), dx = [Float](repeating: .nan, count: x.count)
+            try x.withUnsafeBufferPointer { xp in
+                try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: xp, y: y.bufferPointer)
+                try y.withUnsafeBufferPointer { yp in
+                    try dy.withUnsafeBufferPointer { dyp in
+                        try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: xp, y: yp, dy: dyp,
+                                                   dx: dx.bufferPointer)
+                    }
+                }
+            }
+            #expect(y == refY, "maxpool forward \(d) on \(isa)")
+            #expect(dx == refDX, "maxpool backward \(d) on \(isa)")
+        }
+    }
+
+    @Test("ReLU forward/backward, in place too", arguments: [0, 1, 15, 16, 17, 33, 1000, 4097])
+    func relu(_ count: Int) throws {
+        var rng = TestRNG(UInt64(count) + 7)
+        var x = rng.array(count)
+        if count > 3 { x[1] = 0; x[2] = -0.0 }
+        let dy = rng.array(count)
+        var refY = [Float](repeating: 0, count: count), refDX = refY
+        tc_ref_relu_forward(count, x, &refY)
+        tc_ref_relu_backward(count, refY, dy, &refDX)
+        try forEachISA { isa in
+            var y = [Float](repeating: .nan, count: count)
+            try x.withUnsafeBufferPointer { try ReLUKernel.forward(x: $0, y: y.bufferPointer) }
+            var inPlace = dy
+            try y.withUnsafeBufferPointer { yp in
+                try dy.withUnsafeBufferPointer { try ReLUKernel.backward(y: yp, dy: $0, dx: inPlace.bufferPointer) }
+            }
+            #expect(y == refY, "relu forward \(count) on \(isa)")
+            #expect(inPlace == refDX, "relu backward \(count) on \(isa)")
+        }
+    }
+
+    @Test("dropout: mask is a pure function of (seed, stream, index), any split gives the same mask")
+    func dropout() throws {
+        let count = 1000, rate: Float = 0.3
+        var rng = TestRNG(3)
+        let x = rng.array(count), dy = rng.array(count)
+        var refY = [Float](repeating: 0, count: count), refMask = [UInt8](repeating: 0, count: count)
+        tc_ref_dropout_forward(count, rate, 42, 9, 100, x, &refY, &refMask)
+        var y = [Float](repeating: .nan, count: count), mask = [UInt8](repeating: 9, count: count)
+        // computed in three uneven pieces, as three workers would
+        for (lo, hi) in [(0, 7), (7, 610), (610, count)] {
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    mask.withUnsafeMutableBufferPointer { mp in
+                        tc_dropout_forward(hi - lo, rate, 42, 9, UInt64(100 + lo), xp.baseAddress! + lo,
+                                           yp.baseAddress! + lo, mp.baseAddress! + lo)
+                    }
+                }
+            }
+        }
+        #expect(mask == refMask)
+        for i in 0..<count { #expect(abs(y[i] - refY[i]) <= 1e-6 * abs(refY[i])) }
+        let kept = mask.reduce(0) { $0 + Int($1) }
+        #expect(abs(Double(kept) / Double(count) - 0.7) < 0.05, "keep fraction \(kept)/\(count)")
+        var dx = [Float](repeating: 0, count: count), refDX = dx
+        tc_ref_dropout_backward(count, rate, refMask, dy, &refDX)
+        try mask.withUnsafeBufferPointer { mp in
+            try dy.withUnsafeBufferPointer { try DropoutKernel.backward(rate: rate, mask: mp, dy: $0, dx: dx.bufferPointer) }
+        }
+        for i in 0..<count { #expect(abs(dx[i] - refDX[i]) <= 1e-6 * abs(refDX[i])) }
+        // other seeds and streams give other masks
+        var other = [UInt8](repeating: 0, count: count), tmp = y
+        tc_dropout_forward(count, rate, 43, 9, 100, x, &tmp, &other)
+        #expect(other != refMask)
+    }
+
+    @Test("softmax cross-entropy matches the double-precision twin, including extreme logits")
+    func softmaxXent() throws {
+        let n = 37, classes = 10
+        var rng = TestRNG(11)
+        var logits = rng.array(n * classes).map { $0 * 8 }
+        logits[3] = 80; logits[15] = -90  // overflow / underflow territory
+        let labels = (0..<n).map { Int32($0 % classes) }
+        var refP = [Float](repeating: 0, count: n * classes), refD = refP
+        let refLoss = tc_ref_softmax_xent(Int32(n), Int32(classes), logits, labels, &refP, &refD, 1.0 / Float(n))
+        var p = refP, d = refD
+        let loss = try logits.withUnsafeBufferPointer { lp in
+            try labels.withUnsafeBufferPointer { lb in
+                try SoftmaxCrossEntropyKernel.forwardBackward(rows: n, classes: classes, logits: lp, labels: lb,
+                                                             probabilities: p.bufferPointer, dlogits: d.bufferPointer,
+                                                             gradScale: 1.0 / Float(n))
+            }
+        }
+        #expect(abs(loss - refLoss) <= 1e-5 * abs(refLoss))
+        for i in 0..<p.count {
+            #expect(abs(p[i] - refP[i]) <= 1e-6)
+            #expect(abs(d[i] - refD[i]) <= 1e-6 / Float(n) + 1e-6 * abs(refD[i]))
+        }
+    }
+
+    @Test("SGD with momentum and L2 (Keras semantics)", arguments: [1, 15, 16, 17, 61_706])
+    func sgd(_ count: Int) throws {
+        var rng = TestRNG(UInt64(count))
+        let w0 = rng.array(count), v0 = rng.array(count), g = rng.array(count)
+        var refW = w0, refV = v0
+        tc_ref_sgd_momentum(count, 0.01, 0.9, 0.001, &refW, &refV, g)
+        try forEachISA { isa in
+            var w = w0, v = v0
+            try g.withUnsafeBufferPointer { try SGDKernel.step(lr: 0.01, momentum: 0.9, l2: 0.001, weights: w.bufferPointer,
+                                                               velocity: v.bufferPointer, gradient: $0) }
+            for i in 0..<count {
+                #expect(abs(w[i] - refW[i]) <= 2 * Float.ulpOfOne * (abs(w0[i]) + abs(refV[i]) + 1e-3), "w[\(i)] on \(isa)")
+                #expect(abs(v[i] - refV[i]) <= 2 * Float.ulpOfOne * (abs(v0[i]) + 0.01 * abs(g[i]) + 1e-3), "v[\(i)] on \(isa)")
+            }
+        }
+        // Keras: one step from v=0 moves w by -lr * (g + 2*l2*w)
+        var w = [Float](repeating: 1, count: 1), v = [Float](repeating: 0, count: 1)
+        tc_sgd_momentum(1, 0.5, 0.9, 0.25, &w, &v, [2])
+        #expect(w[0] == 1 - 0.5 * (2 + 2 * 0.25 * 1))
+    }
+
+    @Test("fixed-tree buffer sum equals a pairwise sum and is independent of element chunking",
+          arguments: [1, 2, 3, 4, 5, 8, 13])
+    func sumBuffers(_ nsrc: Int) throws {
+        let count = 1000
+        var rng = TestRNG(UInt64(nsrc))
+        let srcs = (0..<nsrc).map { _ in rng.array(count) }
+        func tree(_ lo: Int, _ hi: Int, _ i: Int) -> Float {
+            hi - lo == 1 ? srcs[lo][i] : tree(lo, lo + (hi - lo) / 2, i) + tree(lo + (hi - lo) / 2, hi, i)
+        }
+        try forEachISA { isa in
+            var whole = [Float](repeating: 0, count: count), chunked = whole
+            withPointers(srcs, offset: 0) { tc_sum_buffers(count, Int32(nsrc), $0, &whole) }
+            for (lo, hi) in [(0, 333), (333, 334), (334, count)] {
+                withPointers(srcs, offset: lo) { ptrs in
+                    chunked.withUnsafeMutableBufferPointer { tc_sum_buffers(hi - lo, Int32(nsrc), ptrs, $0.baseAddress! + lo) }
+                }
+            }
+            for i in 0..<count { #expect(whole[i] == tree(0, nsrc, i), "element \(i) on \(isa)") }
+            #expect(whole == chunked)
+        }
+    }
+}
+
+func withPointers<R>(_ arrays: [[Float]], offset: Int, _ body: (UnsafePointer<UnsafePointer<Float>?>) -> R) -> R {
+    let ptrs = arrays.map { a -> UnsafeMutablePointer<Float> in
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: a.count)
+        p.initialize(from: a, count: a.count)
+        return p
+    }
+    defer { ptrs.forEach { $0.deallocate() } }
+    let list: [UnsafePointer<Float>?] = ptrs.map { UnsafePointer($0 + offset) }
+    return list.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
