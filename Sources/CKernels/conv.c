@@ -4,6 +4,9 @@
 #include <string.h>
 #include "gemm_driver.h"
 
+// Rows of the column matrix handled per GEMM in the backward kernels.
+enum { ROW_BLOCK = 384 };
+
 static int out_h(tc_conv_shape s) { return s.h + 2 * s.pad - s.k + 1; }
 static int out_w(tc_conv_shape s) { return s.w + 2 * s.pad - s.k + 1; }
 static size_t taps(tc_conv_shape s) { return (size_t)s.k * s.k * s.cin; }
@@ -13,9 +16,9 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
     size_t g = tc_gemm_workspace_floats(0, t > (size_t)s.cout ? t : (size_t)s.cout, 0);
     const size_t g2 = tc_gemm_workspace_floats(0, (size_t)s.cin, 0);
     if (g2 > g) g = g2;
-    // + flipped weights (backward data) or a transposed dW (backward weights)
-    const size_t extra = kkcout * s.cin > t * s.cout ? kkcout * s.cin : t * s.cout;
-    return g + extra + 16;
+    // + a column block (both backward kernels) and a transposed dW (backward weights)
+    (void)kkcout;
+    return g + (size_t)ROW_BLOCK * t + t * s.cout + 64;
 }
 
 // [N*Ho*Wo][Cout] = im2col(x) [N*Ho*Wo][k*k*Cin] * w [k*k*Cin][Cout]
@@ -24,35 +27,59 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
     const tc_panel_source a = (s.k == 1 && s.pad == 0)
                                   ? tc_src_strided(x, s.cin, 1)
-                                  : tc_src_im2col(TC_SRC_IM2COL, x, s);
+                                  : tc_src_im2col(x, s);
     const tc_panel_source bt = tc_src_strided(w, 1, s.cout);
     tc_gemm_sources(rows, (size_t)s.cout, taps(s), &a, &bt, y, (size_t)s.cout, 0, b, relu,
                     workspace);
 }
 
-// dx = full convolution of dy with the spatially flipped, channel-transposed kernel:
-// a forward conv over dy [N][Ho][Wo][Cout] with padding k-1-pad gives [N][H][W][Cin].
+// dx = col2im(dy * w^T): the column gradient dcol [rows][k*k*Cin] comes from a GEMM
+// whose output width is the tap count (wide enough to fill vector lanes even when Cin
+// is 1 or 6), then is scattered back into dx. Done ROW_BLOCK rows at a time so the
+// column buffer stays small and in cache.
+
+static void col2im_add(tc_conv_shape s, size_t r0, size_t rb, const float *dcol, float *dx) {
+    const int ho = out_h(s), wo = out_w(s);
+    const size_t cin = (size_t)s.cin, t = taps(s);
+    for (size_t i = 0; i < rb; i++) {
+        const size_t r = r0 + i;
+        const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
+        const size_t n = r / ((size_t)wo * ho);
+        float *img = dx + n * (size_t)s.h * s.w * cin;
+        const float *d = dcol + i * t;
+        for (int ky = 0; ky < s.k; ky++) {
+            const int iy = oy + ky - s.pad;
+            if (iy < 0 || iy >= s.h) continue;
+            for (int kx = 0; kx < s.k; kx++) {
+                const int ix = ox + kx - s.pad;
+                if (ix < 0 || ix >= s.w) continue;
+                float *dst = img + ((size_t)iy * s.w + ix) * cin;
+                const float *src = d + ((size_t)ky * s.k + kx) * cin;
+                for (size_t c = 0; c < cin; c++) dst[c] += src[c];
+            }
+        }
+    }
+}
+
 void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx,
                              float *workspace) {
+    const tc_panel_source wt = tc_src_strided(w, s.cout, 1);  // op(tap, cout) = w[tap][cout]
     if (s.k == 1 && s.pad == 0) {
         const size_t rows = (size_t)s.n * s.h * s.w;
         const tc_panel_source a = tc_src_strided(dy, s.cout, 1);
-        const tc_panel_source bt = tc_src_strided(w, s.cout, 1);  // op(cin, cout) = w[cin][cout]
-        tc_gemm_sources(rows, (size_t)s.cin, (size_t)s.cout, &a, &bt, dx, (size_t)s.cin, 0,
-                        NULL, 0, workspace);
+        tc_gemm_sources(rows, (size_t)s.cin, (size_t)s.cout, &a, &wt, dx, (size_t)s.cin, 0, NULL, 0,
+                        workspace);
         return;
     }
-    const int k = s.k;
-    float *wf = workspace;  // [k][k][Cout][Cin]
-    float *gw = workspace + (size_t)k * k * s.cout * s.cin + 16;
-    for (int ky = 0; ky < k; ky++)
-        for (int kx = 0; kx < k; kx++)
-            for (int co = 0; co < s.cout; co++)
-                for (int ci = 0; ci < s.cin; ci++)
-                    wf[(((size_t)ky * k + kx) * s.cout + co) * s.cin + ci] =
-                        w[((((size_t)(k - 1 - ky)) * k + (k - 1 - kx)) * s.cin + ci) * s.cout + co];
-    const tc_conv_shape t = {s.n, out_h(s), out_w(s), s.cout, s.cin, k, k - 1 - s.pad};
-    tc_conv2d_forward(t, dy, wf, NULL, dx, 0, gw);
+    const size_t rows = (size_t)s.n * out_h(s) * out_w(s), t = taps(s);
+    float *dcol = workspace, *gw = workspace + ROW_BLOCK * t + 16;
+    memset(dx, 0, (size_t)s.n * s.h * s.w * s.cin * sizeof(float));
+    for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+        const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
+        const tc_panel_source a = tc_src_strided(dy + r0 * s.cout, s.cout, 1);
+        tc_gemm_sources(rb, t, (size_t)s.cout, &a, &wt, dcol, t, 0, NULL, 0, gw);
+        col2im_add(s, r0, rb, dcol, dx);
+    }
 }
 
 static void bias_grad(size_t rows, int cout, const float *dy, float *db, int accumulate) {
@@ -62,30 +89,41 @@ static void bias_grad(size_t rows, int cout, const float *dy, float *db, int acc
         for (int c = 0; c < cout; c++) db[c] += dy[r * cout + c];
 }
 
-// dw [k*k*Cin][Cout] (+)= im2col(x)^T * dy. When Cout is narrower than the tap count
-// the transposed product dw^T = dy^T * im2col(x) fills the vector lanes better; it is
-// computed into the workspace and added back transposed.
+// dw [k*k*Cin][Cout] (+)= im2col(x)^T * dy, ROW_BLOCK rows of the column matrix at a
+// time (materialized in the workspace; 1x1 convs read x in place). When Cout is
+// narrower than the tap count the transposed product dw^T = dy^T * col fills the
+// vector lanes better: it accumulates in the workspace and is added back transposed.
 void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy, float *dw,
                                 float *db, int accumulate, float *workspace) {
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
     const size_t t = taps(s), co = (size_t)s.cout;
     const int one = s.k == 1 && s.pad == 0;
-    const tc_panel_source xs = one ? tc_src_strided(x, 1, s.cin)
-                                   : tc_src_im2col(TC_SRC_IM2COL_T, x, s);  // op(tap, row)
-    const tc_panel_source dys = tc_src_strided(dy, 1, s.cout);               // op(cout, row)
     const tc_isa_kernels *kt = tc_active_kernels();
     const tc_gemm_ukernel u1 = tc_gemm_choose_ukernel(kt, co), u2 = tc_gemm_choose_ukernel(kt, t);
     const size_t work1 = ((t + u1.mr - 1) / u1.mr * u1.mr) * ((co + u1.nr - 1) / u1.nr * u1.nr);
     const size_t work2 = ((co + u2.mr - 1) / u2.mr * u2.mr) * ((t + u2.nr - 1) / u2.nr * u2.nr);
-    if (work2 < work1) {
-        float *tr = workspace;  // [Cout][taps]
-        tc_gemm_sources(co, t, rows, &dys, &xs, tr, t, 0, NULL, 0, workspace + co * t + 16);
+    const int swapped = work2 < work1;
+    float *col = workspace;                        // [ROW_BLOCK][taps]
+    float *tr = col + (size_t)ROW_BLOCK * t + 16;  // [Cout][taps] when swapped
+    float *gw = tr + co * t + 16;
+    for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+        const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
+        const float *blk = x + r0 * t;
+        if (!one) {
+            tc_im2col_rows(s, x, r0, rb, col);
+            blk = col;
+        }
+        const tc_panel_source cols = tc_src_strided(blk, 1, (ptrdiff_t)t);  // op(tap, row)
+        const tc_panel_source dys = tc_src_strided(dy + r0 * co, 1, s.cout);  // op(cout, row)
+        if (swapped)
+            tc_gemm_sources(co, t, rb, &dys, &cols, tr, t, r0 > 0, NULL, 0, gw);
+        else
+            tc_gemm_sources(t, co, rb, &cols, &dys, dw, co, accumulate || r0 > 0, NULL, 0, gw);
+    }
+    if (swapped)
         for (size_t i = 0; i < t; i++)
             for (size_t j = 0; j < co; j++)
                 dw[i * co + j] = (accumulate ? dw[i * co + j] : 0.0f) + tr[j * t + i];
-    } else {
-        tc_gemm_sources(t, co, rows, &xs, &dys, dw, co, accumulate, NULL, 0, workspace);
-    }
     bias_grad(rows, s.cout, dy, db, accumulate);
 }
 

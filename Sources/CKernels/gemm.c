@@ -1,6 +1,6 @@
 // Blocked GEMM in the BLIS style: pack a KC x NC block of B into NR-wide panels (kept
-// hot in L1/L2), pack an MC x KC block of A into MR-tall panels, and run the ISA's
-// MR x NR register-tile microkernel over the block. Edge tiles go through a stack tile.
+// hot in cache), walk A in MR-row panels (in place when row-major, else copied), and
+// run the ISA's MR x NR register-tile microkernel. Edge tiles go through a stack tile.
 #include <string.h>
 #include "gemm_driver.h"
 
@@ -12,110 +12,116 @@ size_t tc_gemm_workspace_floats(size_t M, size_t N, size_t K) {
     (void)M;
     (void)K;
     const size_t nc = round_up(N < NC ? N : NC, TC_MAX_NR);
-    // packed B block + packed A block + padded bias
+    // packed B block + copied A block + padded bias
     return (size_t)KC * nc + (size_t)MC_PANELS * TC_MAX_MR * KC + nc + 64;
 }
 
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
-    // Pick the tile that wastes fewer output lanes; ties go to the wide tile.
+    // The tile that wastes fewer output lanes; ties go to the wide tile.
     const size_t wide = round_up(N, (size_t)t->gemm_wide.nr);
     const size_t narrow = round_up(N, (size_t)t->gemm_narrow.nr);
     return narrow < wide ? t->gemm_narrow : t->gemm_wide;
 }
 
-// ---- packing: dst[k*mstride + i] = op(i0 + i, k0 + k) for i < mi, zero for mi <= i < mstride
-
-static void pack_strided(const tc_panel_source *s, size_t i0, size_t mi, size_t mstride,
-                         size_t k0, size_t kc, float *dst) {
-    const float *p = s->p + (ptrdiff_t)i0 * s->rs + (ptrdiff_t)k0 * s->cs;
-    if (s->rs == 1) {
+// ---- B side: k-major panels, dst[k*nr_pad + j] = op(j0 + j, k0 + k), zero for j >= nj.
+static void pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
+                   size_t kc, float *dst) {
+    const float *p = s->p + (ptrdiff_t)j0 * s->rs + (ptrdiff_t)k0 * s->cs;
+    if (s->rs == 1) {  // a k-row of the panel is contiguous
         for (size_t k = 0; k < kc; k++) {
-            memcpy(dst + k * mstride, p + (ptrdiff_t)k * s->cs, mi * sizeof(float));
-            if (mi < mstride) memset(dst + k * mstride + mi, 0, (mstride - mi) * sizeof(float));
+            memcpy(dst + k * nr_pad, p + (ptrdiff_t)k * s->cs, nj * sizeof(float));
+            if (nj < nr_pad) memset(dst + k * nr_pad + nj, 0, (nr_pad - nj) * sizeof(float));
         }
         return;
     }
-    for (size_t i = 0; i < mi; i++) {
-        const float *row = p + (ptrdiff_t)i * s->rs;
-        for (size_t k = 0; k < kc; k++) dst[k * mstride + i] = row[(ptrdiff_t)k * s->cs];
+    for (size_t j = 0; j < nj; j++) {
+        const float *row = p + (ptrdiff_t)j * s->rs;
+        for (size_t k = 0; k < kc; k++) dst[k * nr_pad + j] = row[(ptrdiff_t)k * s->cs];
     }
-    for (size_t i = mi; i < mstride; i++)
-        for (size_t k = 0; k < kc; k++) dst[k * mstride + i] = 0.0f;
+    for (size_t j = nj; j < nr_pad; j++)
+        for (size_t k = 0; k < kc; k++) dst[k * nr_pad + j] = 0.0f;
 }
 
-// Rows are output positions r = (n, oy, ox); taps t = (ky, kx, c). Walk the taps of one
-// row as runs of contiguous channels.
-static void pack_im2col(const tc_panel_source *s, size_t i0, size_t mi, size_t mstride,
-                        size_t k0, size_t kc, float *dst) {
+// ---- A side: rows copied row-major, dst[i*kc + k] = op(i0 + i, k0 + k), zero rows
+// for mi <= i < mr.
+static void rows_strided(const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
+                         size_t kc, float *dst) {
+    const float *p = s->p + (ptrdiff_t)i0 * s->rs + (ptrdiff_t)k0 * s->cs;
+    for (size_t i = 0; i < mi; i++) {
+        const float *row = p + (ptrdiff_t)i * s->rs;
+        if (s->cs == 1) memcpy(dst + i * kc, row, kc * sizeof(float));
+        else
+            for (size_t k = 0; k < kc; k++) dst[i * kc + k] = row[(ptrdiff_t)k * s->cs];
+    }
+    if (mi < mr) memset(dst + mi * kc, 0, (mr - mi) * kc * sizeof(float));
+}
+
+// One im2col row, all taps: kernel row by kernel row, the in-bounds kx span is one
+// contiguous run in NHWC (k*cin floats when Cin = 1 or away from the border).
+static void im2col_row(tc_conv_shape sh, const float *x, size_t r, float *d) {
+    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
+    const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin;
+    const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
+    const size_t n = r / ((size_t)wo * ho);
+    const float *img = x + n * (size_t)sh.h * sh.w * cin;
+    const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
+    const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
+    for (int ky = 0; ky < sh.k; ky++, d += krow) {
+        const int iy = oy + ky - sh.pad;
+        if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
+            memset(d, 0, krow * sizeof(float));
+            continue;
+        }
+        if (kx_lo > 0) memset(d, 0, (size_t)kx_lo * cin * sizeof(float));
+        const float *src = img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin;
+        const size_t len = (size_t)(kx_hi - kx_lo) * cin;
+        for (size_t j = 0; j < len; j++) d[(size_t)kx_lo * cin + j] = src[j];
+        if (kx_hi < sh.k) memset(d + (size_t)kx_hi * cin, 0, (size_t)(sh.k - kx_hi) * cin * sizeof(float));
+    }
+}
+
+void tc_im2col_rows(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst) {
+    const size_t t = (size_t)s.k * s.k * s.cin;
+    for (size_t i = 0; i < rows; i++) im2col_row(s, x, r0 + i, dst + i * t);
+}
+
+// Taps k0 .. k0+kc of im2col rows (when K is split into several KC blocks).
+static void rows_im2col(const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
+                        size_t kc, float *dst) {
     const tc_conv_shape sh = s->s;
     const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
-    const size_t cin = (size_t)sh.cin;
+    const size_t cin = (size_t)sh.cin, K = (size_t)sh.k * sh.k * cin;
     for (size_t i = 0; i < mi; i++) {
+        float *d = dst + i * kc;
+        if (k0 == 0 && kc == K) {
+            im2col_row(sh, s->p, i0 + i, d);
+            continue;
+        }
         const size_t r = i0 + i;
-        const int ox = (int)(r % (size_t)wo);
-        const int oy = (int)((r / (size_t)wo) % (size_t)ho);
-        const size_t n = r / ((size_t)wo * ho);
-        const float *img = s->p + n * (size_t)sh.h * sh.w * cin;
+        const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
+        const float *img = s->p + r / ((size_t)wo * ho) * (size_t)sh.h * sh.w * cin;
         size_t t = k0, c = k0 % cin, tap = k0 / cin;
-        while (t < k0 + kc) {
+        while (t < k0 + kc) {  // runs of channels, one tap at a time
             const int kx = (int)(tap % (size_t)sh.k), ky = (int)(tap / (size_t)sh.k);
             const int iy = oy + ky - sh.pad, ix = ox + kx - sh.pad;
             size_t run = cin - c;
             if (run > k0 + kc - t) run = k0 + kc - t;
-            float *d = dst + (t - k0) * mstride + i;
-            if (iy >= 0 && iy < sh.h && ix >= 0 && ix < sh.w) {
-                const float *src = img + ((size_t)iy * sh.w + ix) * cin + c;
-                for (size_t j = 0; j < run; j++) d[j * mstride] = src[j];
-            } else {
-                for (size_t j = 0; j < run; j++) d[j * mstride] = 0.0f;
-            }
+            if (iy >= 0 && iy < sh.h && ix >= 0 && ix < sh.w)
+                memcpy(d + (t - k0), img + ((size_t)iy * sh.w + ix) * cin + c, run * sizeof(float));
+            else
+                memset(d + (t - k0), 0, run * sizeof(float));
             t += run;
             c = 0;
             tap++;
         }
     }
-    for (size_t i = mi; i < mstride; i++)
-        for (size_t k = 0; k < kc; k++) dst[k * mstride + i] = 0.0f;
+    if (mi < mr) memset(dst + mi * kc, 0, (mr - mi) * kc * sizeof(float));
 }
 
-// op(i, k) = col(row k, tap i): for each row k, copy taps i0..i0+mi.
-static void pack_im2col_t(const tc_panel_source *s, size_t i0, size_t mi, size_t mstride,
-                          size_t k0, size_t kc, float *dst) {
-    const tc_conv_shape sh = s->s;
-    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
-    const size_t cin = (size_t)sh.cin;
-    for (size_t k = 0; k < kc; k++) {
-        const size_t r = k0 + k;
-        const int ox = (int)(r % (size_t)wo);
-        const int oy = (int)((r / (size_t)wo) % (size_t)ho);
-        const size_t n = r / ((size_t)wo * ho);
-        const float *img = s->p + n * (size_t)sh.h * sh.w * cin;
-        float *d = dst + k * mstride;
-        size_t i = 0, c = i0 % cin, tap = i0 / cin;
-        while (i < mi) {
-            const int kx = (int)(tap % (size_t)sh.k), ky = (int)(tap / (size_t)sh.k);
-            const int iy = oy + ky - sh.pad, ix = ox + kx - sh.pad;
-            size_t run = cin - c;
-            if (run > mi - i) run = mi - i;
-            if (iy >= 0 && iy < sh.h && ix >= 0 && ix < sh.w)
-                memcpy(d + i, img + ((size_t)iy * sh.w + ix) * cin + c, run * sizeof(float));
-            else
-                memset(d + i, 0, run * sizeof(float));
-            i += run;
-            c = 0;
-            tap++;
-        }
-        if (mi < mstride) memset(d + mi, 0, (mstride - mi) * sizeof(float));
-    }
-}
-
-static void pack(const tc_panel_source *s, size_t i0, size_t mi, size_t mstride, size_t k0,
-                 size_t kc, float *dst) {
-    switch (s->kind) {
-    case TC_SRC_STRIDED: pack_strided(s, i0, mi, mstride, k0, kc, dst); break;
-    case TC_SRC_IM2COL: pack_im2col(s, i0, mi, mstride, k0, kc, dst); break;
-    case TC_SRC_IM2COL_T: pack_im2col_t(s, i0, mi, mstride, k0, kc, dst); break;
-    }
+static void pack_rows(const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
+                      size_t kc, float *dst) {
+    if (s->kind == TC_SRC_IM2COL) rows_im2col(s, i0, mi, mr, k0, kc, dst);
+    else rows_strided(s, i0, mi, mr, k0, kc, dst);
 }
 
 static float relu1(float v) { return v > 0.0f ? v : 0.0f; }
@@ -140,13 +146,14 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
     float *apack = bpack + KC * ncmax;
     float *bias_pad = apack + MC_PANELS * TC_MAX_MR * KC;
     float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
+    // Row-major A is read in place, except a ragged last panel (it would read past M).
+    const int a_direct = A->kind == TC_SRC_STRIDED && A->cs == 1;
 
     for (size_t jc = 0; jc < N; jc += NC) {
         const size_t nc = N - jc < NC ? N - jc : NC;
-        const size_t ncp = round_up(nc, NR);
         if (bias) {
             memcpy(bias_pad, bias + jc, nc * sizeof(float));
-            memset(bias_pad + nc, 0, (ncp - nc) * sizeof(float));
+            memset(bias_pad + nc, 0, (round_up(nc, NR) - nc) * sizeof(float));
         }
         for (size_t pc = 0; pc < K; pc += KC) {
             const size_t kc = K - pc < KC ? K - pc : KC;
@@ -156,13 +163,13 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
             const float *bptr = (!accumulate && first && bias) ? bias_pad : NULL;
             for (size_t jr = 0; jr < nc; jr += NR) {
                 const size_t nr = nc - jr < NR ? nc - jr : NR;
-                pack(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
+                pack_b(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
             }
             for (size_t ic = 0; ic < M; ic += MC) {
                 const size_t mc = M - ic < MC ? M - ic : MC;
                 for (size_t ir = 0; ir < mc; ir += MR) {
                     const size_t mr = mc - ir < MR ? mc - ir : MR;
-                    pack(A, ic + ir, mr, MR, pc, kc, apack + ir * kc);
+                    if (!a_direct || mr < MR) pack_rows(A, ic + ir, mr, MR, pc, kc, apack + ir * kc);
                 }
                 for (size_t jr = 0; jr < nc; jr += NR) {
                     const size_t nr = nc - jr < NR ? nc - jr : NR;
@@ -171,14 +178,17 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
                     for (size_t ir = 0; ir < mc; ir += MR) {
                         const size_t mr = mc - ir < MR ? mc - ir : MR;
                         float *c = C + (ic + ir) * ldc + jc + jr;
+                        const int in_place = a_direct && mr == MR;
+                        const float *ap = in_place ? A->p + (ptrdiff_t)(ic + ir) * A->rs + pc : apack + ir * kc;
+                        const size_t lda = in_place ? (size_t)A->rs : kc;
                         if (mr == MR && nr == NR) {
-                            uk.fn(kc, apack + ir * kc, bp, c, ldc, biasp, flags);
+                            uk.fn(kc, ap, lda, bp, c, ldc, biasp, flags);
                             continue;
                         }
                         if (flags & TC_UK_LOAD_C)
                             for (size_t i = 0; i < mr; i++)
                                 memcpy(tile + i * NR, c + i * ldc, nr * sizeof(float));
-                        uk.fn(kc, apack + ir * kc, bp, tile, NR, biasp, flags);
+                        uk.fn(kc, ap, lda, bp, tile, NR, biasp, flags);
                         for (size_t i = 0; i < mr; i++)
                             memcpy(c + i * ldc, tile + i * NR, nr * sizeof(float));
                     }

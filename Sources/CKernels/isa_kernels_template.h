@@ -21,7 +21,7 @@ static inline vf splat(float x) { return (vf){0} + x; }
 // One microkernel body per tile shape; MR and NV are compile-time constants so the
 // accumulators live in registers (MR*NV of them).
 #define DEFINE_GEMM_UKERNEL(NAME, MR, NV)                                                   \
-    static void NAME(size_t kc, const float *restrict a, const float *restrict b,           \
+    static void NAME(size_t kc, const float *restrict a, size_t lda, const float *restrict b,\
                      float *restrict c, size_t ldc, const float *restrict bias, int flags) { \
         vf acc[MR][NV];                                                                     \
         if (flags & TC_UK_LOAD_C) {                                                         \
@@ -40,10 +40,9 @@ static inline vf splat(float x) { return (vf){0} + x; }
             vf bv[NV];                                                                      \
             for (int v = 0; v < NV; v++) bv[v] = ld(b + v * TC_VW);                         \
             for (int i = 0; i < MR; i++) {                                                  \
-                vf ai = splat(a[i]);                                                        \
+                vf ai = splat(a[i * lda + k]);                                              \
                 for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);        \
             }                                                                               \
-            a += MR;                                                                        \
             b += NV * TC_VW;                                                                \
         }                                                                                   \
         if (flags & TC_UK_RELU) {                                                           \

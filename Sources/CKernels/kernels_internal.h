@@ -8,10 +8,11 @@
 enum { TC_UK_LOAD_C = 1, TC_UK_RELU = 2 };
 
 // A GEMM microkernel computes one full mr x nr tile of C:
-//   c[mr][nr] (= bias | += c) + a_packed[kc][mr]^T * b_packed[kc][nr], then ReLU if asked.
-// a: kc groups of mr floats (one column of the A panel each); b: kc groups of nr floats.
-typedef void (*tc_gemm_ukernel_fn)(size_t kc, const float *a, const float *b, float *c,
-                                   size_t ldc, const float *bias, int flags);
+//   c[mr][nr] (= bias | += c) + a[mr][kc] * b_packed[kc][nr], then ReLU if asked.
+// a: mr rows, row-major with leading dimension lda (read in place when the source is
+// row-major, so small-N products do not pay for packing); b: kc groups of nr floats.
+typedef void (*tc_gemm_ukernel_fn)(size_t kc, const float *a, size_t lda, const float *b,
+                                   float *c, size_t ldc, const float *bias, int flags);
 typedef struct {
     int mr, nr;
     tc_gemm_ukernel_fn fn;

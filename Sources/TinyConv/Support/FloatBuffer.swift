@@ -1,0 +1,35 @@
+/// A fixed-size, 64-byte aligned float array owned by the Swift side: activations,
+/// gradients, parameters and kernel workspaces are all FloatBuffers, allocated once.
+public final class FloatBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int, value: Float = 0) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: value, count: max(count, 1))
+    }
+    public convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+    deinit { pointer.deallocate() }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+    public var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
+    public func slice(_ offset: Int, _ length: Int) -> UnsafeMutableBufferPointer<Float> {
+        precondition(offset >= 0 && length >= 0 && offset + length <= count, "slice out of range")
+        return UnsafeMutableBufferPointer(start: pointer + offset, count: length)
+    }
+    public var array: [Float] { Array(readOnly) }
+    public func fill(_ v: Float) { pointer.update(repeating: v, count: count) }
+    public func copy(from other: FloatBuffer) {
+        precondition(other.count == count)
+        pointer.update(from: other.pointer, count: count)
+    }
+    public subscript(i: Int) -> Float {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure TinyConv: kernels at layer shapes, and full training steps of model variants.",
+        subcommands: [KernelsCommand.self],
+        defaultSubcommand: KernelsCommand.self)
+}

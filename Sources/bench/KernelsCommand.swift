@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import TinyConv
+
+/// `bench kernels`: every model layer's kernels, single thread, as GFLOP/s and % of the
+/// measured single-core peak on the ISA in use.
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels", abstract: "Time each kernel at the models' layer shapes (single thread).")
+
+    @Option(help: "Batch size.") var batchSize = 32
+    @Option(help: "ISA to force: generic, avx2 or avx512 (default: the best this CPU has).") var isa: String?
+    @Option(help: "Timed repeats per kernel (the median is reported).") var repeats = 7
+    @Option(help: "Only cases whose name contains this text.") var filter: String?
+    @Option(help: "Write the table as Markdown to this file.") var markdown: String?
+
+    func run() throws {
+        if let isa {
+            guard let chosen = ISA(name: isa) else { throw ValidationError("unknown ISA '\(isa)' (generic, avx2, avx512)") }
+            guard ISA.force(chosen) else { throw ValidationError("this CPU cannot run \(isa)") }
+        }
+        guard batchSize > 0 && batchSize <= 4096 else { throw ValidationError("--batch-size must be in 1...4096") }
+        let peak = PeakProbe.gflops(isa: .active, threads: 1)
+        print(String(format: "ISA %@, measured single-core peak %.1f GFLOP/s, batch %d", ISA.active.description, peak, batchSize))
+        var rows = ["| kernel | direction | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---|"]
+        for c in try KernelCase.modelLayers(batch: batchSize) where filter.map({ c.name.contains($0) }) ?? true {
+            let seconds = c.time(repeats: repeats)
+            let g = c.flops / seconds / 1e9
+            let line = String(format: "%-60@ %8.1f GFLOP/s %5.1f%%", c.name, g, 100 * g / peak)
+            print(line)
+            let label = c.name.replacingOccurrences(of: " \(c.direction.rawValue)", with: "")
+            rows.append(String(format: "| %@ | %@ | %.1f | %.1f | %@ |", label, c.direction.rawValue, g, 100 * g / peak, ISA.active.description))
+        }
+        if let markdown {
+            try AtomicFile.write((rows + [""]).joined(separator: "\n"), to: markdown)
+        }
+    }
+}
