@@ -29,11 +29,9 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2", "-fopenmp"])],
             linkerSettings: [.linkedLibrary("omp5")]
         ),
-        .target(
-            name: "TinyConv",
-            dependencies: ["CKernels", "COpenMP"],
-            linkerSettings: [.linkedLibrary("z")]
-        ),
+        // gzip for IDX files: the system zlib (zlib1g-dev).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TinyConv", dependencies: ["CKernels", "COpenMP", "CZlib"]),
         .executableTarget(
             name: "train",
             dependencies: ["TinyConv", .product(name: "ArgumentParser", package: "swift-argument-parser")]

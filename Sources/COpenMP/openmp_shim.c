@@ -3,6 +3,7 @@
 // Declared here rather than via <omp.h>: Swift's bundled clang ships no omp.h, and
 // these two entry points are stable in every libomp.
 extern int omp_get_max_threads(void);
+extern int omp_get_thread_num(void);
 extern void kmp_set_blocktime(int msec);
 
 void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context) {
@@ -18,3 +19,5 @@ void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context
 }
 
 int tc_omp_max_threads(void) { return omp_get_max_threads(); }
+
+int tc_omp_thread_num(void) { return omp_get_thread_num(); }

@@ -9,6 +9,8 @@ extern "C" {
 typedef void (*tc_omp_body)(void *context, int task);
 /// Runs body(context, t) for t in [0, tasks) on `threads` OpenMP threads.
 void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context);
+/// The calling OpenMP thread's number inside a parallel region (0 outside).
+int tc_omp_thread_num(void);
 /// Number of threads OpenMP would use by default.
 int tc_omp_max_threads(void);
 #ifdef __cplusplus

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import TinyConv
+
+@main
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a CNN on MNIST with SGD + momentum (TinyConv).",
+        discussion: "Models: lenet5, regularized-lenet5, custom (pool-then-1x1), custom-1x1-then-pool, or a spec string such as conv5x5x6:same,pool,conv5x5x16,pool,fc120,fc84,fc10 (see docs/model-spec.md).")
+
+    @Option(help: "Model name or spec string.") var model: String?
+    @Option(help: "Epochs to train.") var epochs: Int?
+    @Option(help: "Minibatch size.") var batchSize: Int?
+    @Option(help: "SGD learning rate.") var lr: Float?
+    @Option(help: "SGD momentum.") var momentum: Float?
+    @Option(help: "Random seed (init, shuffles, dropout).") var seed: UInt64?
+    @Option(help: "Worker threads (default: the cores this process may use).") var threads: Int?
+    @Option(help: "dispatch (TinyConv's scheduler) or openmp (layer-by-layer, framework style).") var scheduler: String?
+    @Option(help: "Samples per micro-shard (fixes the arithmetic; results are identical at any thread count).") var shardSize: Int?
+    @Option(help: "Folder with the four MNIST IDX files, gzipped or not.") var data: String?
+    @Option(help: "Validation images taken from the end of the training set.") var validation: Int?
+    @Option(help: "Use only the first N training images (quick runs).") var limit: Int?
+    @Option(help: "Write a checkpoint here after every epoch (and on Ctrl-C).") var checkpoint: String?
+    @Option(help: "Resume from this checkpoint.") var resume: String?
+    @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
+    @Option(help: "Score this checkpoint on the test set and exit.") var evaluate: String?
+    @Option(help: "ISA to force: generic, avx2, avx512.") var isa: String?
+
+    func run() throws {
+        do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch {
+            FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    func execute() throws {
+        if let isa {
+            guard let chosen = ISA(name: isa), ISA.force(chosen) else { throw ValidationError("--isa \(isa) is unknown or unsupported here") }
+        }
+        let dataFolder = data ?? ProcessInfo.processInfo.environment["TINYCONV_DATA"] ?? "data/mnist"
+        if let evaluate { return try evaluateCheckpoint(evaluate, dataFolder: dataFolder) }
+
+        var config = TrainingConfig()
+        var progress = TrainingProgress()
+        if let resume {
+            let c = try Checkpoint.readContents(resume)
+            config = c.config
+            progress = c.progress
+            if let model, (try ModelZoo.spec(model)).description != config.spec {
+                throw ValidationError("--model \(model) differs from the checkpoint's model '\(config.spec)'")
+            }
+        } else if let model {
+            config.model = model
+        }
+        if resume == nil { config.spec = try ModelZoo.spec(config.model).description }
+        if let epochs { config.epochs = epochs }
+        if let batchSize { config.batchSize = batchSize }
+        if let lr { config.learningRate = lr }
+        if let momentum { config.momentum = momentum }
+        if let seed { config.seed = seed }
+        if let threads { config.threads = threads } else if resume == nil { config.threads = ProcessInfo.processInfo.activeProcessorCount }
+        if let scheduler {
+            guard let s = SchedulerBackend(rawValue: scheduler) else { throw ValidationError("--scheduler must be dispatch or openmp") }
+            config.scheduler = s
+        }
+        if let shardSize { config.shardSize = shardSize }
+        if let validation { config.validation = validation }
+        if let limit { config.limit = limit }
+        try validate(config)
+
+        let spec = try NetworkSpec.parse(config.spec)
+        let network = try Network(spec: spec, seed: config.seed)
+        if let resume { try Checkpoint.load(resume, into: network) }
+
+        let (fullTrain, test) = try MNIST.load(folder: dataFolder, classes: spec.classes)
+        guard fullTrain.shape == spec.input else {
+            throw ValidationError("the data's images are \(fullTrain.shape), the model expects \(spec.input)")
+        }
+        var pool = fullTrain
+        if let limit = config.limit { pool = pool.slice(0..<min(limit, pool.count)) }
+        guard config.validation < pool.count else {
+            throw ValidationError("--validation \(config.validation) leaves no training images out of \(pool.count)")
+        }
+        let trainSet = pool.slice(0..<(pool.count - config.validation))
+        let valSet = config.validation > 0 ? pool.slice((pool.count - config.validation)..<pool.count) : nil
+
+        print("TinyConv train: model \(config.model) [\(config.spec)]")
+        print(network.summary())
+        print("data \(dataFolder): \(trainSet.count) train, \(valSet?.count ?? 0) validation, \(test.count) test; batch \(config.batchSize), lr \(config.learningRate), momentum \(config.momentum), seed \(config.seed), \(config.threads) thread(s), \(config.scheduler.rawValue) scheduler, shards of \(config.shardSize), ISA \(ISA.active)")
+        if progress.epoch > 0 || progress.step > 0 { print("resuming at epoch \(progress.epoch + 1), step \(progress.step)") }
+
+        let trainer = Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test)
+        trainer.progress = progress
+        let tty = isatty(1) != 0
+        let table = EpochTable()
+        print(table.header)
+        for r in progress.history { print(table.row(r)) }
+        Interrupt.install()
+        try trainer.run(shouldStop: { Interrupt.requested }, onEvent: { event in
+            switch event {
+            case let .step(epoch, seen, total, loss, ips):
+                guard tty else { return }
+                let eta = Double(total - seen) / max(ips, 1)
+                print(String(format: "\r\u{1B}[K  epoch %d  %d/%d  loss %.4f  %.0f img/s  ETA %.0fs", epoch, seen, total, loss, ips, eta),
+                      terminator: "")
+                fflush(nil)
+            case let .epoch(r):
+                if tty { print("\r\u{1B}[K", terminator: "") }
+                print(table.row(r))
+                fflush(nil)
+            }
+        }, onEpoch: { t in
+            if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress) }
+            if let json { try RunReport(config: config, network: network, history: t.progress.history, best: t.bestEpoch).write(to: json) }
+        })
+        if Interrupt.requested {
+            if tty { print("\r\u{1B}[K", terminator: "") }
+            let path = checkpoint ?? "interrupted.safetensors"
+            try Checkpoint.write(path, network: network, config: config, progress: trainer.progress)
+            print("interrupted at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.step): checkpoint written to \(path) (resume with --resume \(path))")
+            throw ExitCode(130)
+        }
+        if let best = trainer.bestEpoch, let last = trainer.progress.history.last {
+            print(String(format: "test accuracy %.2f%% at epoch %d (best validation), %.2f%% at epoch %d (last)",
+                         100 * best.testAccuracy, best.epoch, 100 * last.testAccuracy, last.epoch))
+        }
+    }
+
+    func validate(_ c: TrainingConfig) throws {
+        guard c.epochs >= 1 && c.epochs <= 100_000 else { throw ValidationError("--epochs must be at least 1") }
+        guard c.batchSize >= 1 && c.batchSize <= 65536 else { throw ValidationError("--batch-size must be in 1...65536") }
+        guard c.learningRate.isFinite && c.learningRate > 0 else { throw ValidationError("--lr must be a positive number") }
+        guard c.momentum.isFinite && c.momentum >= 0 && c.momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
+        guard c.threads >= 1 && c.threads <= 1024 else { throw ValidationError("--threads must be in 1...1024") }
+        guard c.shardSize >= 1 && c.shardSize <= 4096 else { throw ValidationError("--shard-size must be in 1...4096") }
+        guard c.validation >= 0 else { throw ValidationError("--validation must be 0 or more") }
+        if let l = c.limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func evaluateCheckpoint(_ path: String, dataFolder: String) throws {
+        let c = try Checkpoint.readContents(path)
+        let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
+        try Checkpoint.load(path, into: network)
+        let (_, test) = try MNIST.load(folder: dataFolder, classes: network.classes)
+        let s = MinibatchScheduler(network: network, maxBatch: 256, shardSize: c.config.shardSize,
+                                   threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let r = s.evaluate(test)
+        print(String(format: "%@ (%@, epoch %d): test loss %.4f, test accuracy %.2f%% (%d/%d)", path, c.config.model, c.progress.epoch,
+                     r.lossSum / Double(test.count), 100 * Double(r.correct) / Double(test.count), r.correct, test.count))
+    }
+}
+
+/// The per-epoch table rows.
+struct EpochTable {
+    let header = "epoch   loss    train acc  val acc   test acc  seconds  images/s"
+    func row(_ r: EpochRecord) -> String {
+        let val = r.validationAccuracy.map { String(format: "%7.2f%%", 100 * $0) } ?? "     n/a"
+        return String(format: "%5d  %7.4f   %7.2f%%  %@  %7.2f%%  %7.1f  %8.0f", r.epoch, r.loss, 100 * r.trainAccuracy, val,
+                      100 * r.testAccuracy, r.seconds, r.imagesPerSecond)
+    }
+}
