@@ -25,8 +25,10 @@ tc_isa tc_isa_detect(void) {
     return TC_ISA_GENERIC;
 }
 
-// -1: no override. Atomic so a test thread setting it is visible to workers.
+// -1: no override. The process-wide one is atomic so worker threads see it; the
+// per-thread one lets concurrent tests force different ISAs without interfering.
 static int override_isa = -1;
+static _Thread_local int thread_override_isa = -1;
 
 static tc_isa isa_from_environment(void) {
     const char *s = getenv("TINYCONV_ISA");
@@ -39,6 +41,7 @@ static tc_isa isa_from_environment(void) {
 }
 
 tc_isa tc_isa_active(void) {
+    if (thread_override_isa >= 0) return (tc_isa)thread_override_isa;
     int o = __atomic_load_n(&override_isa, __ATOMIC_RELAXED);
     if (o >= 0) return (tc_isa)o;
     static int cached = -1;
@@ -57,6 +60,14 @@ int tc_isa_set(tc_isa isa) {
 }
 
 void tc_isa_reset(void) { __atomic_store_n(&override_isa, -1, __ATOMIC_RELAXED); }
+
+int tc_isa_set_for_thread(tc_isa isa) {
+    if (!isa_supported(isa)) return -1;
+    thread_override_isa = (int)isa;
+    return 0;
+}
+
+void tc_isa_reset_for_thread(void) { thread_override_isa = -1; }
 
 const char *tc_isa_name(tc_isa isa) {
     switch (isa) {

@@ -17,11 +17,12 @@ struct TestRNG {
     mutating func array(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
 }
 
-/// Runs body once per ISA this CPU supports, with that ISA forced.
+/// Runs body once per ISA this CPU supports, with that ISA forced on this thread
+/// (tests run concurrently; a process-wide override would leak into other tests).
 func forEachISA(_ body: (ISA) throws -> Void) rethrows {
-    defer { ISA.reset() }
+    defer { ISA.resetThisThread() }
     for isa in ISA.supported {
-        ISA.force(isa)
+        ISA.forceOnThisThread(isa)
         try body(isa)
     }
 }

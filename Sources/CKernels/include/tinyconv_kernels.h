@@ -33,6 +33,9 @@ tc_isa tc_isa_active(void);
 int tc_isa_set(tc_isa isa);
 /// Forget the override: back to the environment / detection.
 void tc_isa_reset(void);
+/// Force an ISA for kernels called on the calling thread only (tests run concurrently).
+int tc_isa_set_for_thread(tc_isa isa);
+void tc_isa_reset_for_thread(void);
 const char *tc_isa_name(tc_isa isa);
 /// Floats per vector on the ISA (4, 8, 16).
 int tc_isa_vector_floats(tc_isa isa);

@@ -19,6 +19,10 @@ public enum ISA: Int, CaseIterable, Sendable, CustomStringConvertible {
     public static func force(_ isa: ISA) -> Bool { tc_isa_set(isa.c) == 0 }
     /// Back to the environment / detected choice.
     public static func reset() { tc_isa_reset() }
+    /// Forces an ISA for kernels called on this thread only (wins over `force`).
+    @discardableResult
+    public static func forceOnThisThread(_ isa: ISA) -> Bool { tc_isa_set_for_thread(isa.c) == 0 }
+    public static func resetThisThread() { tc_isa_reset_for_thread() }
 
     public var description: String { String(cString: tc_isa_name(c)) }
     public var vectorFloats: Int { Int(tc_isa_vector_floats(c)) }

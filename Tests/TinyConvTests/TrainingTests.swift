@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+@testable import TinyConv
+
+/// A small synthetic data set with a learnable rule (the label is the brightest of ten
+/// image bands), so tests need no download and training has something to learn.
+func syntheticData(count: Int, seed: UInt64) -> Dataset {
+    var rng = TestRNG(seed)
+    var images = [UInt8](repeating: 0, count: count * 784), labels = [UInt8](repeating: 0, count: count)
+    for i in 0..<count {
+        let label = Int(rng.next() % 10)
+        labels[i] = UInt8(label)
+        for p in 0..<784 {
+            let band = (p / 28) * 10 / 28
+            let base = band == label ? 160 : 40
+            images[i * 784 + p] = UInt8(min(255, base + Int(rng.next() % 90)))
+        }
+    }
+    return Dataset(images: images, labels: labels, shape: TensorShape(28, 28, 1))
+}
+
+func weightHash(_ n: Network) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for v in n.parameters.array + n.velocity.array { h = (h ^ UInt64(v.bitPattern)) &* 0x100_0000_01b3 }
+    return h
+}
+
+func makeTrainer(_ model: String, threads: Int, backend: SchedulerBackend = .dispatch, epochs: Int = 1,
+                 data: Dataset, lr: Float = 0.01, seed: UInt64 = 3) throws -> Trainer {
+    var c = TrainingConfig()
+    c.model = model
+    c.spec = try ModelZoo.spec(model).description
+    c.epochs = epochs
+    c.threads = threads
+    c.scheduler = backend
+    c.learningRate = lr
+    c.seed = seed
+    let net = try Network(spec: try ModelZoo.spec(model), seed: seed)
+    return Trainer(config: c, network: net, train: data, validation: data.slice(0..<16), test: data.slice(16..<40))
+}
+
+@Suite("Training: determinism, resume, divergence, checkpoints")
+struct TrainingTests {
+    static let data = syntheticData(count: 100, seed: 1)  // 4 steps of 32 (the last one 4 samples)
+
+    @Test("the same bits at 1, 2, 3, 4 and 8 threads and with both backends", arguments: ModelZoo.named.map(\.name))
+    func determinism(_ model: String) throws {
+        var hashes: [String: UInt64] = [:]
+        for backend in SchedulerBackend.allCases {
+            for threads in [1, 2, 3, 4, 8] {
+                let t = try makeTrainer(model, threads: threads, backend: backend, data: Self.data)
+                try t.run()
+                hashes["\(backend)/\(threads)"] = weightHash(t.network)
+            }
+        }
+        #expect(Set(hashes.values).count == 1, "\(model): \(hashes)")
+        // and training did move the weights
+        let fresh = try Network(spec: try ModelZoo.spec(model), seed: 3)
+        #expect(hashes["dispatch/1"] != weightHash(fresh))
+    }
+
+    @Test("training lowers the loss on a learnable task")
+    func learns() throws {
+        let t = try makeTrainer("lenet5", threads: 2, epochs: 4, data: syntheticData(count: 640, seed: 2))
+        try t.run()
+        let h = t.progress.history
+        #expect(h.count == 4)
+        #expect(h.last!.loss < h.first!.loss * 0.7, "\(h.map(\.loss))")
+    }
+
+    @Test("stop mid-epoch, checkpoint, resume: bit-identical to an uninterrupted run", arguments: ["lenet5", "regularized-lenet5"])
+    func resume(_ model: String) throws {
+        let straight = try makeTrainer(model, threads: 2, epochs: 2, data: Self.data)
+        try straight.run()
+
+        let path = NSTemporaryDirectory() + "tinyconv-resume-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try makeTrainer(model, threads: 1, epochs: 2, data: Self.data)
+        var steps = 0
+        try first.run(shouldStop: { steps += 1; return steps > 6 })  // stops in the middle of epoch 2
+        #expect(first.progress.epoch == 1 && first.progress.step == 2)
+        try Checkpoint.write(path, network: first.network, config: first.config, progress: first.progress)
+
+        let contents = try Checkpoint.readContents(path)
+        let resumed = try makeTrainer(model, threads: 3, epochs: 2, data: Self.data, seed: contents.config.seed)
+        resumed.network.parameters.fill(0)
+        try Checkpoint.load(path, into: resumed.network)
+        resumed.progress = contents.progress
+        try resumed.run()
+        #expect(weightHash(resumed.network) == weightHash(straight.network))
+        #expect(resumed.progress.history == straight.progress.history.map { r in
+            var r = r; r.seconds = resumed.progress.history[r.epoch - 1].seconds
+            r.imagesPerSecond = resumed.progress.history[r.epoch - 1].imagesPerSecond; return r
+        })
+    }
+
+    @Test("a huge learning rate stops training with the epoch and batch named")
+    func divergence() throws {
+        let t = try makeTrainer("lenet5", threads: 2, data: Self.data, lr: 1e9)
+        do {
+            try t.run()
+            Issue.record("no error")
+        } catch let e as TrainingError {
+            #expect(e.message.contains("epoch 1, batch"), "\(e)")
+            #expect(!e.message.contains("\n"))
+        }
+    }
+
+    @Test("damaged, truncated and mismatched checkpoints give clear errors")
+    func damagedCheckpoints() throws {
+        let t = try makeTrainer("lenet5", threads: 1, data: Self.data)
+        let dir = NSTemporaryDirectory() + "tinyconv-ckpt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/good.safetensors"
+        try Checkpoint.write(good, network: t.network, config: t.config, progress: t.progress)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+
+        func fault(_ data: Data?, into model: String = "lenet5") -> String {
+            let path = dir + "/case.safetensors"
+            try? FileManager.default.removeItem(atPath: path)
+            if let data { try! data.write(to: URL(fileURLWithPath: path)) }
+            do {
+                let n = try Network(spec: try ModelZoo.spec(model), seed: 1)
+                try Checkpoint.load(path, into: n)
+                return "no error"
+            } catch let e as DataFileError { return e.fault } catch { return "\(error)" }
+        }
+        #expect(fault(bytes) == "no error")
+        #expect(fault(nil) == "checkpoint: no such file")
+        #expect(fault(bytes.prefix(5)).contains("truncated"))
+        #expect(fault(bytes.prefix(bytes.count - 100)).contains("truncated"))
+        var badHeader = bytes
+        badHeader[9] = 0x7b; badHeader[10] = 0x7b
+        #expect(fault(badHeader).contains("not a JSON object"))
+        var hugeLength = bytes
+        hugeLength[6] = 0xff
+        #expect(fault(hugeLength).contains("header length"))
+        #expect(fault(bytes, into: "custom").contains("written for model"))
+        #expect(fault(Data("not a checkpoint at all, just text".utf8)).contains("header length"))
+    }
+
+    @Test("network gradient: backprop matches finite differences of the batch loss")
+    func networkGradient() throws {
+        let net = try Network(spec: try NetworkSpec.parse("conv3x3x4:same,pool,conv3x3x5,pool,fc12,fc10"), seed: 9)
+        let s = MinibatchScheduler(network: net, maxBatch: 6, shardSize: 4, threads: 2)
+        let data = syntheticData(count: 6, seed: 4)
+        let idx: [Int32] = [0, 1, 2, 3, 4, 5]
+        let frozen = MinibatchScheduler.Hyperparameters(learningRate: 0, momentum: 0, l2: 0)
+        func loss() -> Double {
+            data.images.withUnsafeBufferPointer { img in data.labels.withUnsafeBufferPointer { lab in idx.withUnsafeBufferPointer {
+                s.step(images: img.baseAddress!, labels: lab.baseAddress!, indices: $0.baseAddress!, count: 6, hyper: frozen,
+                       seed: 1, stepIndex: 0).lossSum / 6
+            } } }
+        }
+        _ = loss()
+        let g = s.gradient.array
+        let maxG = g.map { abs(Double($0)) }.max()!
+        // A shifted weight moves thousands of pre-activations; the few that cross a ReLU
+        // kink or flip a max-pool winner bend the finite difference a little. So: most
+        // sampled parameters must match tightly, and every one loosely.
+        var tight = 0, sampled = 0
+        for i in stride(from: 0, to: net.parameterCount, by: 37) {
+            let w0 = net.parameters[i]
+            let h: Float = 1e-3
+            net.parameters[i] = w0 + h; let up = loss()
+            net.parameters[i] = w0 - h; let down = loss()
+            net.parameters[i] = w0
+            let fd = (up - down) / (2 * Double(h))
+            let err = abs(fd - Double(g[i]))
+            sampled += 1
+            if err <= 2e-3 * maxG + 5e-3 * abs(fd) { tight += 1 }
+            #expect(err <= 0.05 * maxG, "parameter \(i): finite difference \(fd), backprop \(g[i])")
+        }
+        #expect(Double(tight) >= 0.85 * Double(sampled), "\(tight) of \(sampled) parameters match tightly")
+    }
+}

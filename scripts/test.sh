@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole TinyConv test suite, from a fresh clone:
+#   1. set-up (system packages, real MNIST fetched and verified),
+#   2. an end-to-end run on the real MNIST: train, checkpoint, evaluate, bad input,
+#   3. the thread-sanitized scheduler tests,
+#   4. the unit and property tests (swift test).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+export TINYCONV_DATA="${TINYCONV_DATA:-$ROOT/data/mnist}"
+
+echo "== end-to-end: short real training run on MNIST"
+swift build -c release --product train
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+.build/release/train --model lenet5 --limit 4000 --validation 500 --epochs 2 --seed 7 \
+    --checkpoint "$OUT/run.safetensors" --json "$OUT/run.json"
+python3 - "$OUT/run.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["epochs"]) == 2, r
+acc = r["epochs"][-1]["testAccuracy"]
+assert acc > 0.85, f"test accuracy {acc} after 2 short epochs"
+print(f"end-to-end: test accuracy {acc:.4f} after 2 epochs on 3,500 images")
+PY
+.build/release/train --evaluate "$OUT/run.safetensors"
+head -c 100 "$OUT/run.safetensors" > "$OUT/broken.safetensors"
+if .build/release/train --evaluate "$OUT/broken.safetensors" 2> "$OUT/err.txt"; then
+    echo "a truncated checkpoint was accepted" >&2; exit 1
+fi
+grep -q "checkpoint" "$OUT/err.txt" && echo "end-to-end: truncated checkpoint rejected: $(cat "$OUT/err.txt")"
+if .build/release/train --batch-size 0 2> "$OUT/err.txt"; then echo "--batch-size 0 was accepted" >&2; exit 1; fi
+echo "end-to-end: bad flag rejected: $(head -1 "$OUT/err.txt")"
+
+echo "== thread sanitizer: scheduler and training tests"
+swift test --sanitize=thread --scratch-path .build-tsan --filter "Training|Scheduler" 2>&1 | tail -3
+
+echo "== unit tests"
+swift test
