@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure TinyConv: kernels at layer shapes, and full training steps of model variants.",
-        subcommands: [KernelsCommand.self],
-        defaultSubcommand: KernelsCommand.self)
+        subcommands: [StepCommand.self, KernelsCommand.self],
+        defaultSubcommand: StepCommand.self)
 }

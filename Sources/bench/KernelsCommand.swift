@@ -26,7 +26,7 @@ struct KernelsCommand: ParsableCommand {
         for c in try KernelCase.modelLayers(batch: batchSize) where filter.map({ c.name.contains($0) }) ?? true {
             let seconds = c.time(repeats: repeats)
             let g = c.flops / seconds / 1e9
-            let line = String(format: "%-60@ %8.1f GFLOP/s %5.1f%%", c.name, g, 100 * g / peak)
+            let line = c.name.padding(toLength: 64, withPad: " ", startingAt: 0) + String(format: " %8.1f GFLOP/s %5.1f%%", g, 100 * g / peak)
             print(line)
             let label = c.name.replacingOccurrences(of: " \(c.direction.rawValue)", with: "")
             rows.append(String(format: "| %@ | %@ | %.1f | %.1f | %@ |", label, c.direction.rawValue, g, 100 * g / peak, ISA.active.description))

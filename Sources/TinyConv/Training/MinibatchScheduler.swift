@@ -191,6 +191,30 @@ public final class MinibatchScheduler: @unchecked Sendable {
         return StepResult(lossSum: loss, correct: correct, count: count)
     }
 
+    /// Forward passes only (inference timing): no backward, no update.
+    public func forwardOnly(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>,
+                            count: Int) -> StepResult {
+        precondition(count > 0 && count <= maxBatch, "batch of \(count) outside 1...\(maxBatch)")
+        self.images = images
+        self.labels = labels
+        self.indices = indices
+        self.batchCount = count
+        self.shardCount = (count + shardSize - 1) / shardSize
+        self.training = false
+        defer { training = true }
+        let workers = min(threads, shardCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var s = w
+            while s < shardCount {
+                runShard(s, slot: slots[w], worker: w)
+                s += workers
+            }
+        }
+        var loss = 0.0, correct = 0
+        for s in 0..<shardCount { loss += shardLoss[s]; correct += shardCorrect[s] }
+        return StepResult(lossSum: loss, correct: correct, count: count)
+    }
+
     func stepDispatch() {
         let workers = min(threads, shardCount)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
@@ -260,28 +284,17 @@ public final class MinibatchScheduler: @unchecked Sendable {
         guard data.count > 0 else { return (0, 0) }
         let savedProfiler = profiler
         profiler = nil
-        defer { profiler = savedProfiler; training = true }
+        defer { profiler = savedProfiler }
         let order = (0..<Int32(data.count)).map { $0 }
         var lossSum = 0.0, correct = 0
         data.images.withUnsafeBufferPointer { img in
             data.labels.withUnsafeBufferPointer { lab in
                 order.withUnsafeBufferPointer { idx in
                     for start in stride(from: 0, to: data.count, by: maxBatch) {
-                        images = img.baseAddress!
-                        labels = lab.baseAddress!
-                        indices = idx.baseAddress! + start
-                        batchCount = min(maxBatch, data.count - start)
-                        shardCount = (batchCount + shardSize - 1) / shardSize
-                        training = false
-                        let workers = min(threads, shardCount)
-                        DispatchQueue.concurrentPerform(iterations: workers) { w in
-                            var s = w
-                            while s < shardCount {
-                                runShard(s, slot: slots[w], worker: w)
-                                s += workers
-                            }
-                        }
-                        for s in 0..<shardCount { lossSum += shardLoss[s]; correct += shardCorrect[s] }
+                        let r = forwardOnly(images: img.baseAddress!, labels: lab.baseAddress!, indices: idx.baseAddress! + start,
+                                            count: min(maxBatch, data.count - start))
+                        lossSum += r.lossSum
+                        correct += r.correct
                     }
                 }
             }

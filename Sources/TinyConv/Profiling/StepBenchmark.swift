@@ -1,0 +1,114 @@
+import Foundation
+
+/// Times full training steps (forward, backward, optimizer) of several model variants
+/// in one process, interleaved A B A B ... so machine noise hits all alike, then
+/// profiles each variant's layers inside real steps.
+public final class StepBenchmark {
+    public struct Options: Sendable {
+        public var batchSize = 32
+        public var threads = 2
+        public var scheduler: SchedulerBackend = .dispatch
+        public var shardSize = 8
+        public var seed: UInt64 = 1
+        public var warmupSteps = 5
+        public var stepsPerRepeat = 10
+        public var repeats = 15
+        public var inference = false
+        public var profile = true
+        public var traceSteps = 3
+        public init() {}
+    }
+
+    public struct Variant {
+        public let name: String
+        public let network: Network
+        let scheduler: MinibatchScheduler
+        let data: Dataset
+        let indices: [Int32]
+    }
+
+    public let options: Options
+    public let variants: [Variant]
+    public private(set) var stepSeconds: [[Double]]   // [variant][repeat], seconds per step
+    public private(set) var profiledStepSeconds: [[Double]] = []
+    public private(set) var profilers: [StepProfiler] = []
+    public private(set) var traceEvents: [[StepProfiler.Event]] = []
+    var stepCounter: UInt64 = 0
+
+    public init(models: [(name: String, spec: NetworkSpec)], options: Options) throws {
+        self.options = options
+        var vs: [Variant] = []
+        for m in models {
+            let net = try Network(spec: m.spec, seed: options.seed)
+            let s = MinibatchScheduler(network: net, maxBatch: options.batchSize, shardSize: options.shardSize,
+                                       threads: options.threads, backend: options.scheduler)
+            // Timing needs shapes, not digits: deterministic pseudo-images and labels.
+            let n = options.batchSize
+            var state: UInt64 = options.seed
+            var images = [UInt8](repeating: 0, count: n * m.spec.input.count)
+            for i in images.indices { state = state &* 6364136223846793005 &+ 1442695040888963407; images[i] = UInt8(state >> 56) }
+            let labels = (0..<n).map { UInt8($0 % m.spec.classes) }
+            let data = Dataset(images: images, labels: labels, shape: m.spec.input, classes: m.spec.classes)
+            vs.append(Variant(name: m.name, network: net, scheduler: s, data: data, indices: (0..<Int32(n)).map { $0 }))
+        }
+        variants = vs
+        stepSeconds = Array(repeating: [], count: vs.count)
+    }
+
+    /// Runs `count` steps of variant v (training steps, or forward passes with --inference).
+    func runSteps(_ v: Variant, count: Int) {
+        let hyper = MinibatchScheduler.Hyperparameters(learningRate: 0.01, momentum: 0.9, l2: v.network.spec.l2)
+        v.data.images.withUnsafeBufferPointer { img in
+            v.data.labels.withUnsafeBufferPointer { lab in
+                v.indices.withUnsafeBufferPointer { idx in
+                    for _ in 0..<count {
+                        stepCounter &+= 1
+                        if options.inference {
+                            _ = v.scheduler.forwardOnly(images: img.baseAddress!, labels: lab.baseAddress!,
+                                                        indices: idx.baseAddress!, count: options.batchSize)
+                        } else {
+                            _ = v.scheduler.step(images: img.baseAddress!, labels: lab.baseAddress!, indices: idx.baseAddress!,
+                                                 count: options.batchSize, hyper: hyper, seed: options.seed, stepIndex: stepCounter)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Interleaved timing, then (if enabled) interleaved profiled timing.
+    public func run(progress: (String) -> Void = { _ in }) {
+        for v in variants { runSteps(v, count: options.warmupSteps) }
+        for r in 0..<options.repeats {
+            for (i, v) in variants.enumerated() {
+                let t0 = monotonicNanos()
+                runSteps(v, count: options.stepsPerRepeat)
+                stepSeconds[i].append(Double(monotonicNanos() - t0) * 1e-9 / Double(options.stepsPerRepeat))
+            }
+            progress("repeat \(r + 1)/\(options.repeats)")
+        }
+        guard options.profile else { return }
+        profilers = variants.map { StepProfiler(layers: $0.network.layers.count, workers: options.threads) }
+        profiledStepSeconds = Array(repeating: [], count: variants.count)
+        let profiledRepeats = max(3, options.repeats / 2)
+        for _ in 0..<profiledRepeats {
+            for (i, v) in variants.enumerated() {
+                v.scheduler.profiler = profilers[i]
+                let t0 = monotonicNanos()
+                runSteps(v, count: options.stepsPerRepeat)
+                profiledStepSeconds[i].append(Double(monotonicNanos() - t0) * 1e-9 / Double(options.stepsPerRepeat))
+                v.scheduler.profiler = nil
+            }
+        }
+        // A few traced steps per variant for the timeline.
+        traceEvents = variants.map { v in
+            let p = StepProfiler(layers: v.network.layers.count, workers: options.threads, traceCapacity: 4096)
+            v.scheduler.profiler = p
+            runSteps(v, count: options.traceSteps)
+            v.scheduler.profiler = nil
+            return p.events
+        }
+        profiledSteps = profiledRepeats * options.stepsPerRepeat
+    }
+    public private(set) var profiledSteps = 0
+}

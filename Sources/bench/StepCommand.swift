@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import TinyConv
+
+/// `bench step` (the default): full training steps of model variants side by side,
+/// interleaved, with confidence intervals and a per-layer profile.
+struct StepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Time training steps of model variants, interleaved, with a per-layer profile.",
+        discussion: """
+            --variant pool-then-1x1 | 1x1-then-pool | both compares the report's Custom net orders;
+            --model NAME|SPEC (repeatable) compares any models. The first one listed is the baseline.
+            """)
+
+    @Option(help: "pool-then-1x1, 1x1-then-pool or both.") var variant: String?
+    @Option(help: "Model name or spec (repeatable).") var model: [String] = []
+    @Option(help: "Minibatch size.") var batchSize = 32
+    @Option(help: "Worker threads (default: the cores this process may use).") var threads: Int?
+    @Option(help: "dispatch or openmp.") var scheduler = "dispatch"
+    @Option(help: "Samples per micro-shard.") var shardSize = 8
+    @Option(help: "Seed for weights and inputs.") var seed: UInt64 = 1
+    @Option(help: "Untimed warm-up steps per variant.") var warmup = 5
+    @Option(help: "Steps per timed repeat.") var steps = 10
+    @Option(help: "Timed repeats per variant (interleaved).") var repeats = 15
+    @Flag(help: "Time forward passes only.") var inference = false
+    @Flag(help: "Skip the per-layer profile.") var noProfile = false
+    @Option(help: "Write results as JSON.") var json: String?
+    @Option(help: "Write the per-layer table as CSV.") var csv: String?
+    @Option(help: "Write a Chrome trace-event timeline (Perfetto, chrome://tracing).") var trace: String?
+    @Option(help: "ISA to force: generic, avx2, avx512.") var isa: String?
+
+    func models() throws -> [(name: String, spec: NetworkSpec)] {
+        var list: [(String, NetworkSpec)] = []
+        if let variant {
+            let known = ["pool-then-1x1", "1x1-then-pool"]
+            let names = variant == "both" ? known : [variant]
+            for n in names {
+                guard known.contains(n) else { throw ValidationError("--variant must be pool-then-1x1, 1x1-then-pool or both") }
+                list.append((n, try ModelZoo.spec(n)))
+            }
+        }
+        for m in model { list.append((m, try ModelZoo.spec(m))) }
+        if list.isEmpty { list = [("pool-then-1x1", try ModelZoo.spec("pool-then-1x1")), ("1x1-then-pool", try ModelZoo.spec("1x1-then-pool"))] }
+        return list
+    }
+
+    func run() throws {
+        if let isa {
+            guard let chosen = ISA(name: isa), ISA.force(chosen) else { throw ValidationError("--isa \(isa) is unknown or unsupported here") }
+        }
+        guard let backend = SchedulerBackend(rawValue: scheduler) else { throw ValidationError("--scheduler must be dispatch or openmp") }
+        guard (1...65536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536") }
+        guard (1...4096).contains(shardSize) else { throw ValidationError("--shard-size must be in 1...4096") }
+        guard repeats >= 2, steps >= 1, warmup >= 0 else { throw ValidationError("need --repeats >= 2, --steps >= 1, --warmup >= 0") }
+        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be in 1...1024") }
+        var options = StepBenchmark.Options()
+        (options.batchSize, options.threads, options.scheduler, options.shardSize) = (batchSize, threads, backend, shardSize)
+        (options.seed, options.warmupSteps, options.stepsPerRepeat, options.repeats) = (seed, warmup, steps, repeats)
+        (options.inference, options.profile) = (inference, !noProfile)
+        let list: [(name: String, spec: NetworkSpec)]
+        do { list = try models() } catch let e as SpecError { throw ValidationError(e.description) }
+
+        let peak1 = PeakProbe.gflops(isa: .active, threads: 1)
+        let peakN = PeakProbe.gflops(isa: .active, threads: threads)
+        let machine = MachineInfo.current(coresUsed: threads)
+        print("TinyConv bench: \(machine.cpuModel), \(threads) thread(s), ISA \(machine.isa), \(backend.rawValue) scheduler")
+        print(String(format: "measured peak: %.1f GFLOP/s on one core, %.1f on %d threads", peak1, peakN, threads))
+        print("\(inference ? "inference" : "training") steps at batch \(batchSize), shards of \(shardSize); \(repeats) interleaved repeats of \(steps) steps")
+
+        let bench = try StepBenchmark(models: list, options: options)
+        bench.run()
+        let report = BenchReport(bench, machine: machine, singleCorePeak: peak1, machinePeak: peakN)
+        printReport(report)
+        if let json { try report.writeJSON(to: json) }
+        if let csv { try AtomicFile.write(report.csv(), to: csv) }
+        if let trace {
+            let data = try ChromeTrace.json(variants: zip(bench.variants, bench.traceEvents).map { ($0.name, $0.network, $1) })
+            try AtomicFile.write(data, to: trace)
+        }
+    }
+
+    func printReport(_ r: BenchReport) {
+        print("")
+        print("variant                 step ms (median [IQR] min-max)        images/s   GFLOP/s  % of peak")
+        for v in r.variants {
+            let s = v.stepSeconds
+            print(v.name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: " %7.3f [%6.3f-%6.3f] %6.3f-%6.3f  %9.0f  %8.1f  %8.1f%%", 1e3 * s.median, 1e3 * s.q1, 1e3 * s.q3,
+                         1e3 * s.min, 1e3 * s.max, Double(r.batchSize) / s.median, v.gflops, v.percentOfMachinePeak))
+        }
+        for v in r.variants where !v.layers.isEmpty {
+            print("")
+            print("\(v.name): per layer, CPU ms per step summed over workers; GFLOP/s per core; % of the one-core peak")
+            print("layer        fwd ms   bwd ms   fwd GF/s  bwd GF/s  fwd %pk  bwd %pk  share")
+            for l in v.layers {
+                print(l.layer.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %8.3f %8.3f %9.1f %9.1f %7.1f%% %7.1f%% %5.1f%%", l.forwardMs, l.backwardMs,
+                             l.forwardGflops, l.backwardGflops, l.forwardPercentOfPeak, l.backwardPercentOfPeak, 100 * l.shareOfStep))
+            }
+            if let o = v.profilingOverheadPercent, let p = v.profiledStepSeconds {
+                print(String(format: "profiling cost: profiled step %.3f ms vs %.3f ms unprofiled (%+.1f%%)", 1e3 * p, 1e3 * v.stepSeconds.median, o))
+            }
+        }
+        print("")
+        for c in r.comparisons { print("verdict: \(c.verdict)") }
+        if r.noisy { print("warning: the machine was too noisy to conclude firmly (spread > 5% or CI wider than ±3%); re-run with more --repeats") }
+    }
+}
