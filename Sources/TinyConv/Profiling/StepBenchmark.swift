@@ -34,6 +34,8 @@ public final class StepBenchmark {
     public private(set) var profilers: [StepProfiler] = []
     public private(set) var traceEvents: [[StepProfiler.Event]] = []
     var stepCounter: UInt64 = 0
+    /// Variant index of each timed repeat, in the order they ran (A B A B ...).
+    public private(set) var runOrder: [Int] = []
 
     public init(models: [(name: String, spec: NetworkSpec)], options: Options) throws {
         self.options = options
@@ -84,6 +86,7 @@ public final class StepBenchmark {
                 let t0 = monotonicNanos()
                 runSteps(v, count: options.stepsPerRepeat)
                 stepSeconds[i].append(Double(monotonicNanos() - t0) * 1e-9 / Double(options.stepsPerRepeat))
+                runOrder.append(i)
             }
             progress("repeat \(r + 1)/\(options.repeats)")
         }
