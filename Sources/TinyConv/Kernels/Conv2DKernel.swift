@@ -7,9 +7,8 @@ public enum Conv2DKernel {
     public static func forward(
         _ s: ConvShape, x: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
         bias b: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>, relu: Bool,
-        workspace: UnsafeMutableBufferPointer<Float>
+        workspace: UnsafeMutableBufferPointer<Float>, kernel name: String = "conv2d_forward"
     ) throws {
-        let name = "conv2d_forward"
         try s.validate(name)
         try requireCount(x.count, s.inputCount, name, "x")
         try requireCount(w.count, s.weightCount, name, "weights")
@@ -23,9 +22,9 @@ public enum Conv2DKernel {
     /// dx = input gradient of the convolution (overwritten).
     public static func backwardData(
         _ s: ConvShape, dy: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
-        dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>
+        dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>,
+        kernel name: String = "conv2d_backward_data"
     ) throws {
-        let name = "conv2d_backward_data"
         try s.validate(name)
         try requireCount(dy.count, s.outputCount, name, "dy")
         try requireCount(w.count, s.weightCount, name, "weights")
@@ -38,9 +37,8 @@ public enum Conv2DKernel {
     public static func backwardWeights(
         _ s: ConvShape, x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
         dw: UnsafeMutableBufferPointer<Float>, db: UnsafeMutableBufferPointer<Float>?,
-        accumulate: Bool, workspace: UnsafeMutableBufferPointer<Float>
+        accumulate: Bool, workspace: UnsafeMutableBufferPointer<Float>, kernel name: String = "conv2d_backward_weights"
     ) throws {
-        let name = "conv2d_backward_weights"
         try s.validate(name)
         try requireCount(x.count, s.inputCount, name, "x")
         try requireCount(dy.count, s.outputCount, name, "dy")

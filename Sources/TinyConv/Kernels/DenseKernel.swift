@@ -17,36 +17,29 @@ public struct DenseShape: Hashable, Sendable {
     }
 }
 
-/// Shape-checked entry points to the C dense kernels.
+/// Shape-checked entry points to the C dense kernels. A dense layer is a 1x1 conv over
+/// a batch x 1 x 1 x inputs tensor, which is how the C side runs it too.
 public enum DenseKernel {
+    static func conv(_ s: DenseShape, _ kernel: String) throws -> ConvShape {
+        try s.validate(kernel)
+        return ConvShape(batch: s.batch, height: 1, width: 1, inChannels: s.inputs, outChannels: s.outputs, kernel: 1)
+    }
+
     public static func forward(
         _ s: DenseShape, x: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
         bias b: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>, relu: Bool,
         workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        let name = "dense_forward"
-        try s.validate(name)
-        try requireCount(x.count, s.batch * s.inputs, name, "x")
-        try requireCount(w.count, s.weightCount, name, "weights")
-        if let b { try requireCount(b.count, s.outputs, name, "bias") }
-        try requireCount(y.count, s.batch * s.outputs, name, "y")
-        try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
-        tc_dense_forward(Int32(s.batch), Int32(s.inputs), Int32(s.outputs), x.baseAddress, w.baseAddress,
-                         b?.baseAddress, y.baseAddress, relu ? 1 : 0, workspace.baseAddress)
+        try Conv2DKernel.forward(conv(s, "dense_forward"), x: x, weights: w, bias: b, y: y, relu: relu, workspace: workspace,
+                                 kernel: "dense_forward")
     }
 
     public static func backwardData(
         _ s: DenseShape, dy: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
         dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        let name = "dense_backward_data"
-        try s.validate(name)
-        try requireCount(dy.count, s.batch * s.outputs, name, "dy")
-        try requireCount(w.count, s.weightCount, name, "weights")
-        try requireCount(dx.count, s.batch * s.inputs, name, "dx")
-        try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
-        tc_dense_backward_data(Int32(s.batch), Int32(s.inputs), Int32(s.outputs), dy.baseAddress,
-                               w.baseAddress, dx.baseAddress, workspace.baseAddress)
+        try Conv2DKernel.backwardData(conv(s, "dense_backward_data"), dy: dy, weights: w, dx: dx, workspace: workspace,
+                                      kernel: "dense_backward_data")
     }
 
     public static func backwardWeights(
@@ -54,15 +47,7 @@ public enum DenseKernel {
         dw: UnsafeMutableBufferPointer<Float>, db: UnsafeMutableBufferPointer<Float>?,
         accumulate: Bool, workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        let name = "dense_backward_weights"
-        try s.validate(name)
-        try requireCount(x.count, s.batch * s.inputs, name, "x")
-        try requireCount(dy.count, s.batch * s.outputs, name, "dy")
-        try requireCount(dw.count, s.weightCount, name, "dw")
-        if let db { try requireCount(db.count, s.outputs, name, "db") }
-        try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
-        tc_dense_backward_weights(Int32(s.batch), Int32(s.inputs), Int32(s.outputs), x.baseAddress,
-                                  dy.baseAddress, dw.baseAddress, db?.baseAddress, accumulate ? 1 : 0,
-                                  workspace.baseAddress)
+        try Conv2DKernel.backwardWeights(conv(s, "dense_backward_weights"), x: x, dy: dy, dw: dw, db: db, accumulate: accumulate,
+                                         workspace: workspace, kernel: "dense_backward_weights")
     }
 }

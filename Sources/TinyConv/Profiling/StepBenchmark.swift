@@ -78,6 +78,15 @@ public final class StepBenchmark {
         }
     }
 
+    /// One training step (or forward pass with `inference`) of variant i, untimed.
+    public func step(variant i: Int) { runSteps(variants[i], count: 1) }
+
+    /// Forgets the timings (keeps the warm networks) so `run` can be called again.
+    public func resetTimings() {
+        stepSeconds = Array(repeating: [], count: variants.count)
+        runOrder = []
+    }
+
     /// Interleaved timing, then (if enabled) interleaved profiled timing.
     public func run(progress: (String) -> Void = { _ in }) {
         for v in variants { runSteps(v, count: options.warmupSteps) }

@@ -169,39 +169,44 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     // MARK: - steps
 
-    /// One training step on `count` samples: images[indices[j]] for j < count.
-    public func step(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
-                     hyper: Hyperparameters, seed: UInt64, stepIndex: UInt64) -> StepResult {
+    /// Sets the state of the pass about to run (read-only while workers run).
+    private func begin(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
+                       training: Bool) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) outside 1...\(maxBatch)")
         self.images = images
         self.labels = labels
         self.indices = indices
         self.batchCount = count
         self.shardCount = (count + shardSize - 1) / shardSize
+        self.training = training
+    }
+
+    /// One training step on `count` samples: images[indices[j]] for j < count.
+    public func step(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
+                     hyper: Hyperparameters, seed: UInt64, stepIndex: UInt64) -> StepResult {
+        begin(images: images, labels: labels, indices: indices, count: count, training: true)
         self.hyper = hyper
         self.seed = seed
         self.stepIndex = stepIndex
-        self.training = true
         switch backend {
         case .dispatch: stepDispatch()
         case .openmp: stepOpenMP()
         }
-        var loss = 0.0, correct = 0
-        for s in 0..<shardCount { loss += shardLoss[s]; correct += shardCorrect[s] }
-        return StepResult(lossSum: loss, correct: correct, count: count)
+        return collect()
     }
 
     /// Forward passes only (inference timing): no backward, no update.
     public func forwardOnly(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>,
                             count: Int) -> StepResult {
-        precondition(count > 0 && count <= maxBatch, "batch of \(count) outside 1...\(maxBatch)")
-        self.images = images
-        self.labels = labels
-        self.indices = indices
-        self.batchCount = count
-        self.shardCount = (count + shardSize - 1) / shardSize
-        self.training = false
+        begin(images: images, labels: labels, indices: indices, count: count, training: false)
         defer { training = true }
+        runShardsOnDispatchWorkers()
+        return collect()
+    }
+
+    /// Worker w runs shards w, w + W, w + 2W, ... with its own workspace: a static hand-out,
+    /// so which worker computes a shard never matters to the result.
+    private func runShardsOnDispatchWorkers() {
         let workers = min(threads, shardCount)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             var s = w
@@ -210,20 +215,17 @@ public final class MinibatchScheduler: @unchecked Sendable {
                 s += workers
             }
         }
+    }
+
+    /// Loss and correct counts summed over shards in shard order.
+    private func collect() -> StepResult {
         var loss = 0.0, correct = 0
         for s in 0..<shardCount { loss += shardLoss[s]; correct += shardCorrect[s] }
-        return StepResult(lossSum: loss, correct: correct, count: count)
+        return StepResult(lossSum: loss, correct: correct, count: batchCount)
     }
 
     func stepDispatch() {
-        let workers = min(threads, shardCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var s = w
-            while s < shardCount {
-                runShard(s, slot: slots[w], worker: w)
-                s += workers
-            }
-        }
+        runShardsOnDispatchWorkers()
         let updaters = min(threads, items.count)
         DispatchQueue.concurrentPerform(iterations: updaters) { w in
             timed(w, .optimizer) {
