@@ -10,6 +10,8 @@ enum { ROW_BLOCK = 384 };
 static int out_h(tc_conv_shape s) { return s.h + 2 * s.pad - s.k + 1; }
 static int out_w(tc_conv_shape s) { return s.w + 2 * s.pad - s.k + 1; }
 static size_t taps(tc_conv_shape s) { return (size_t)s.k * s.k * s.cin; }
+static int cin1_direct(tc_conv_shape s);
+static size_t cin1_workspace_floats(tc_conv_shape s);
 
 size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
     const size_t t = taps(s), kkcout = (size_t)s.k * s.k * s.cout;
@@ -18,12 +20,74 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
     if (g2 > g) g = g2;
     // + a column block (both backward kernels) and a transposed dW (backward weights)
     (void)kkcout;
-    return g + (size_t)ROW_BLOCK * t + t * s.cout + 64;
+    const size_t generic = g + (size_t)ROW_BLOCK * t + t * s.cout + 64;
+    const size_t direct = cin1_direct(s) ? cin1_workspace_floats(s) : 0;
+    return generic > direct ? generic : direct;
+}
+
+// Cin = 1: no im2col. Each image is copied once into a zero-padded plane P
+// [(H+2p) x (W+2p)], and an output row's MR consecutive positions read their taps
+// straight from P: A(i, tap) = P[(oy*Wp + ox0 + i) + koff[tap]], koff = ky*Wp + kx.
+enum { CIN1_MAX_TAPS = 121, CIN1_SLACK = 64 };
+
+static int cin1_direct(tc_conv_shape s) { return s.cin == 1 && s.k > 1 && s.k * s.k <= CIN1_MAX_TAPS; }
+
+static size_t cin1_workspace_floats(tc_conv_shape s) {
+    const size_t plane = (size_t)(s.h + 2 * s.pad) * (s.w + 2 * s.pad) + CIN1_SLACK;
+    const size_t panels = (size_t)s.k * s.k * ((size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR);
+    return plane + panels + (size_t)s.cout + TC_MAX_NR + 64;
+}
+
+static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, const float *b,
+                              float *y, int relu, float *workspace) {
+    const tc_isa_kernels *t = tc_active_kernels();
+    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
+    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, K = taps(s), co = (size_t)s.cout;
+    const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
+    const size_t ncp = (co + NR - 1) / NR * NR;
+    float *plane = workspace;
+    float *bpack = plane + (size_t)hp * wp + CIN1_SLACK;
+    float *bias_pad = bpack + K * ncp;
+    int32_t koff[CIN1_MAX_TAPS];
+    for (int ky = 0; ky < s.k; ky++)
+        for (int kx = 0; kx < s.k; kx++) koff[ky * s.k + kx] = ky * wp + kx;
+    const tc_panel_source wt = tc_src_strided(w, 1, s.cout);
+    for (size_t jr = 0; jr < co; jr += NR)
+        tc_pack_b(&wt, jr, co - jr < NR ? co - jr : NR, NR, 0, K, bpack + jr * K);
+    for (size_t j = 0; j < ncp; j++) bias_pad[j] = (b && j < co) ? b[j] : 0.0f;
+    const int flags = relu ? TC_UK_RELU : 0;
+    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
+    memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
+    for (int n = 0; n < s.n; n++) {
+        const float *img = x + (size_t)n * s.h * s.w;
+        for (int r = 0; r < s.h; r++)
+            memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+        for (int oy = 0; oy < ho; oy++)
+            for (size_t ox0 = 0; ox0 < (size_t)wo; ox0 += MR) {
+                const size_t mr = (size_t)wo - ox0 < MR ? (size_t)wo - ox0 : MR;
+                const float *a = plane + (size_t)oy * wp + ox0;
+                float *c = y + (((size_t)n * ho + oy) * wo + ox0) * co;
+                for (size_t jr = 0; jr < co; jr += NR) {
+                    const size_t nr = co - jr < NR ? co - jr : NR;
+                    if (mr == MR && nr == NR) {
+                        uk.fn_koff(K, a, 1, bpack + jr * K, c + jr, co, bias_pad + jr, flags, koff);
+                        continue;
+                    }
+                    // ragged tile: rows past mr read inside the plane's slack and are dropped
+                    uk.fn_koff(K, a, 1, bpack + jr * K, tile, NR, bias_pad + jr, flags, koff);
+                    for (size_t i = 0; i < mr; i++) memcpy(c + i * co + jr, tile + i * NR, nr * sizeof(float));
+                }
+            }
+    }
 }
 
 // [N*Ho*Wo][Cout] = im2col(x) [N*Ho*Wo][k*k*Cin] * w [k*k*Cin][Cout]
 void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
                        float *y, int relu, float *workspace) {
+    if (cin1_direct(s)) {
+        conv_forward_cin1(s, x, w, b, y, relu, workspace);
+        return;
+    }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
     const tc_panel_source a = (s.k == 1 && s.pad == 0)
                                   ? tc_src_strided(x, s.cin, 1)
@@ -100,9 +164,12 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
     const int one = s.k == 1 && s.pad == 0;
     const tc_isa_kernels *kt = tc_active_kernels();
     const tc_gemm_ukernel u1 = tc_gemm_choose_ukernel(kt, co), u2 = tc_gemm_choose_ukernel(kt, t);
-    const size_t work1 = ((t + u1.mr - 1) / u1.mr * u1.mr) * ((co + u1.nr - 1) / u1.nr * u1.nr);
-    const size_t work2 = ((co + u2.mr - 1) / u2.mr * u2.mr) * ((t + u2.nr - 1) / u2.nr * u2.nr);
-    const int swapped = work2 < work1;
+    // Cost per row of the column block, in cycles: padded FMAs (2 vector FMAs per cycle)
+    // plus about one cycle per element of the A operand, which is gathered either way.
+    const size_t vw = (size_t)kt->vector_floats;
+    const size_t cost1 = ((t + u1.mr - 1) / u1.mr * u1.mr) * ((co + u1.nr - 1) / u1.nr * u1.nr) / (2 * vw) + t;
+    const size_t cost2 = ((co + u2.mr - 1) / u2.mr * u2.mr) * ((t + u2.nr - 1) / u2.nr * u2.nr) / (2 * vw) + co;
+    const int swapped = cost2 < cost1;
     float *col = workspace;                        // [ROW_BLOCK][taps]
     float *tr = col + (size_t)ROW_BLOCK * t + 16;  // [Cout][taps] when swapped
     float *gw = tr + co * t + 16;

@@ -24,7 +24,7 @@ tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
 }
 
 // ---- B side: k-major panels, dst[k*nr_pad + j] = op(j0 + j, k0 + k), zero for j >= nj.
-static void pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
+void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
                    size_t kc, float *dst) {
     const float *p = s->p + (ptrdiff_t)j0 * s->rs + (ptrdiff_t)k0 * s->cs;
     if (s->rs == 1) {  // a k-row of the panel is contiguous
@@ -163,7 +163,7 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
             const float *bptr = (!accumulate && first && bias) ? bias_pad : NULL;
             for (size_t jr = 0; jr < nc; jr += NR) {
                 const size_t nr = nc - jr < NR ? nc - jr : NR;
-                pack_b(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
+                tc_pack_b(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
             }
             for (size_t ic = 0; ic < M; ic += MC) {
                 const size_t mc = M - ic < MC ? M - ic : MC;
@@ -182,13 +182,13 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
                         const float *ap = in_place ? A->p + (ptrdiff_t)(ic + ir) * A->rs + pc : apack + ir * kc;
                         const size_t lda = in_place ? (size_t)A->rs : kc;
                         if (mr == MR && nr == NR) {
-                            uk.fn(kc, ap, lda, bp, c, ldc, biasp, flags);
+                            uk.fn(kc, ap, lda, bp, c, ldc, biasp, flags, NULL);
                             continue;
                         }
                         if (flags & TC_UK_LOAD_C)
                             for (size_t i = 0; i < mr; i++)
                                 memcpy(tile + i * NR, c + i * ldc, nr * sizeof(float));
-                        uk.fn(kc, ap, lda, bp, tile, NR, biasp, flags);
+                        uk.fn(kc, ap, lda, bp, tile, NR, biasp, flags, NULL);
                         for (size_t i = 0; i < mr; i++)
                             memcpy(c + i * ldc, tile + i * NR, nr * sizeof(float));
                     }

@@ -35,6 +35,11 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
 /// dst[r][t] = im2col rows r0 .. r0+rows of x (row-major, k*k*cin floats per row).
 void tc_im2col_rows(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst);
 
+/// Packs op(j0 .. j0+nj, k0 .. k0+kc) into one k-major panel dst[k*nr_pad + j] (zero
+/// columns beyond nj).
+void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
+               size_t kc, float *dst);
+
 /// Which microkernel the driver uses for an N-wide output (a shape-only choice, so the
 /// arithmetic is the same whatever thread runs it).
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N);

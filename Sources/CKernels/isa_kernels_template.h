@@ -20,9 +20,12 @@ static inline vf splat(float x) { return (vf){0} + x; }
 
 // One microkernel body per tile shape; MR and NV are compile-time constants so the
 // accumulators live in registers (MR*NV of them).
-#define DEFINE_GEMM_UKERNEL(NAME, MR, NV)                                                   \
+#define DEFINE_GEMM_UKERNEL(NAME, MR, NV, AIDX)                                             \
     static void NAME(size_t kc, const float *restrict a, size_t lda, const float *restrict b,\
-                     float *restrict c, size_t ldc, const float *restrict bias, int flags) { \
+                     float *restrict c, size_t ldc, const float *restrict bias, int flags,   \
+                     const int32_t *restrict koff) {                                         \
+        (void)lda;                                                                          \
+        (void)koff;                                                                         \
         vf acc[MR][NV];                                                                     \
         if (flags & TC_UK_LOAD_C) {                                                         \
             for (int i = 0; i < MR; i++)                                                    \
@@ -40,7 +43,7 @@ static inline vf splat(float x) { return (vf){0} + x; }
             vf bv[NV];                                                                      \
             for (int v = 0; v < NV; v++) bv[v] = ld(b + v * TC_VW);                         \
             for (int i = 0; i < MR; i++) {                                                  \
-                vf ai = splat(a[i * lda + k]);                                              \
+                vf ai = splat(a[AIDX]);                                                     \
                 for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);        \
             }                                                                               \
             b += NV * TC_VW;                                                                \
@@ -53,8 +56,13 @@ static inline vf splat(float x) { return (vf){0} + x; }
             for (int v = 0; v < NV; v++) st(c + i * ldc + v * TC_VW, acc[i][v]);            \
     }
 
-DEFINE_GEMM_UKERNEL(gemm_ukernel_wide, TC_MR_WIDE, 2)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow, TC_MR_NARROW, 1)
+// Plain: A(i, k) = a[i*lda + k]. Offsets: A(i, k) = a[i + koff[k]] (rows one float
+// apart, lda unused), which lets a Cin = 1 convolution read its taps straight from the
+// padded image, no im2col; the row offsets become constant displacements.
+DEFINE_GEMM_UKERNEL(gemm_ukernel_wide, TC_MR_WIDE, 2, i * lda + k)
+DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow, TC_MR_NARROW, 1, i * lda + k)
+DEFINE_GEMM_UKERNEL(gemm_ukernel_wide_koff, TC_MR_WIDE, 2, i + koff[k])
+DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow_koff, TC_MR_NARROW, 1, i + koff[k])
 
 // x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C.
 static void maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
@@ -178,8 +186,8 @@ static double peak_probe(uint64_t iterations) {
 const tc_isa_kernels TC_TABLE = {
     .isa = TC_ISA_ID,
     .vector_floats = TC_VW,
-    .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide},
-    .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow},
+    .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff},
+    .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff},
     .maxpool2x2_forward = maxpool2x2_forward,
     .maxpool2x2_backward = maxpool2x2_backward,
     .relu_forward = relu_forward,

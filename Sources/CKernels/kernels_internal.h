@@ -11,11 +11,14 @@ enum { TC_UK_LOAD_C = 1, TC_UK_RELU = 2 };
 //   c[mr][nr] (= bias | += c) + a[mr][kc] * b_packed[kc][nr], then ReLU if asked.
 // a: mr rows, row-major with leading dimension lda (read in place when the source is
 // row-major, so small-N products do not pay for packing); b: kc groups of nr floats.
+// koff (only for fn_koff): A(i, k) = a[i + koff[k]] instead of a[i*lda + k].
 typedef void (*tc_gemm_ukernel_fn)(size_t kc, const float *a, size_t lda, const float *b,
-                                   float *c, size_t ldc, const float *bias, int flags);
+                                   float *c, size_t ldc, const float *bias, int flags,
+                                   const int32_t *koff);
 typedef struct {
     int mr, nr;
-    tc_gemm_ukernel_fn fn;
+    tc_gemm_ukernel_fn fn;       // A(i, k) = a[i*lda + k]
+    tc_gemm_ukernel_fn fn_koff;  // A(i, k) = a[i + koff[k]] (lda ignored)
 } tc_gemm_ukernel;
 
 typedef struct {
