@@ -17,7 +17,8 @@ size_t tc_gemm_workspace_floats(size_t M, size_t N, size_t K) {
 }
 
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
-    // The tile that wastes fewer output lanes; ties go to the wide tile.
+    // The tile that wastes fewer output lanes; ties go to the wider tile.
+    if (N <= (size_t)t->gemm_half.nr) return t->gemm_half;
     const size_t wide = round_up(N, (size_t)t->gemm_wide.nr);
     const size_t narrow = round_up(N, (size_t)t->gemm_narrow.nr);
     return narrow < wide ? t->gemm_narrow : t->gemm_wide;

@@ -25,7 +25,8 @@ typedef struct {
     tc_isa isa;
     int vector_floats;
     tc_gemm_ukernel gemm_wide;    // nr = 2 vectors: for N of 24 and more
-    tc_gemm_ukernel gemm_narrow;  // nr = 1 vector: for small N (6, 10, 12, 16 outputs)
+    tc_gemm_ukernel gemm_narrow;  // nr = 1 vector: for small N (10, 12, 16 outputs)
+    tc_gemm_ukernel gemm_half;    // nr = half a 512-bit vector: N <= 8 (= narrow below AVX-512)
     void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx);
