@@ -34,7 +34,9 @@ static int cin1_direct(tc_conv_shape s) { return s.cin == 1 && s.k > 1 && s.k * 
 
 static size_t cin1_workspace_floats(tc_conv_shape s) {
     const size_t plane = (size_t)(s.h + 2 * s.pad) * (s.w + 2 * s.pad) + CIN1_SLACK;
-    const size_t panels = (size_t)s.k * s.k * ((size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR);
+    const size_t ncp = (size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR;
+    const size_t kk = (size_t)s.k * s.k;
+    const size_t panels = (kk > 192 ? kk : 192) * ncp;  // forward: taps x N; backward: 192 positions x N
     return plane + panels + (size_t)s.cout + TC_MAX_NR + 64;
 }
 
@@ -78,6 +80,64 @@ static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, c
                     for (size_t i = 0; i < mr; i++) memcpy(c + i * co + jr, tile + i * NR, nr * sizeof(float));
                 }
             }
+    }
+}
+
+// dw [taps][Cout] (+)= sum over positions of P[pos + koff[tap]] * dy[pos][Cout], with
+// positions running over the padded width (columns ox >= Wo get zero dy rows), so one
+// image is one contiguous stretch of the plane: A(tap, pos) = P[koff[tap] + pos].
+static void conv_backward_weights_cin1(tc_conv_shape s, const float *x, const float *dy, float *dw,
+                                       int accumulate, float *workspace) {
+    const tc_isa_kernels *t = tc_active_kernels();
+    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
+    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, T = taps(s), co = (size_t)s.cout;
+    const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
+    const size_t ncp = (co + NR - 1) / NR * NR, positions = (size_t)ho * wp;
+    enum { KB = 192 };
+    float *plane = workspace;
+    float *bpack = plane + (size_t)hp * wp + CIN1_SLACK;  // [KB][ncp]
+    int32_t roff[CIN1_MAX_TAPS + TC_MAX_MR];
+    for (size_t i = 0; i < T + MR; i++)
+        roff[i] = i < T ? (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k) : 0;  // pad rows read P[0..]
+    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
+    if (!accumulate) memset(dw, 0, T * co * sizeof(float));
+    memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
+    for (int n = 0; n < s.n; n++) {
+        const float *img = x + (size_t)n * s.h * s.w;
+        for (int r = 0; r < s.h; r++)
+            memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+        const float *dyn = dy + (size_t)n * ho * wo * co;
+        for (size_t k0 = 0; k0 < positions; k0 += KB) {
+            const size_t kc = positions - k0 < KB ? positions - k0 : KB;
+            for (size_t jr = 0; jr < co; jr += NR) {  // B panels: dy rows, zero past Wo
+                const size_t nr = co - jr < NR ? co - jr : NR;
+                float *bp = bpack + jr * kc;
+                size_t oy = k0 / (size_t)wp, ox = k0 % (size_t)wp;
+                for (size_t k = 0; k < kc; k++) {  // short rows: plain loops beat memcpy calls
+                    float *d = bp + k * NR;
+                    const float *src = dyn + (oy * wo + ox) * co + jr;
+                    const size_t live = ox < (size_t)wo ? nr : 0;
+                    for (size_t j = 0; j < live; j++) d[j] = src[j];
+                    for (size_t j = live; j < NR; j++) d[j] = 0.0f;
+                    if (++ox == (size_t)wp) { ox = 0; oy++; }
+                }
+            }
+            const float *a = plane + k0;
+            for (size_t i0 = 0; i0 < T; i0 += MR) {
+                const size_t mr = T - i0 < MR ? T - i0 : MR;
+                for (size_t jr = 0; jr < co; jr += NR) {
+                    const size_t nr = co - jr < NR ? co - jr : NR;
+                    float *c = dw + i0 * co + jr;
+                    if (mr == MR && nr == NR) {
+                        uk.fn_roff(kc, a, 0, bpack + jr * kc, c, co, NULL, TC_UK_LOAD_C, roff + i0);
+                        continue;
+                    }
+                    for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, c + i * co, nr * sizeof(float));
+                    uk.fn_roff(kc, a, 0, bpack + jr * kc, tile, NR, NULL, TC_UK_LOAD_C, roff + i0);
+                    for (size_t i = 0; i < mr; i++) memcpy(c + i * co, tile + i * NR, nr * sizeof(float));
+                }
+            }
+        }
     }
 }
 
@@ -159,6 +219,11 @@ static void bias_grad(size_t rows, int cout, const float *dy, float *db, int acc
 // vector lanes better: it accumulates in the workspace and is added back transposed.
 void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy, float *dw,
                                 float *db, int accumulate, float *workspace) {
+    if (cin1_direct(s)) {
+        conv_backward_weights_cin1(s, x, dy, dw, accumulate, workspace);
+        bias_grad((size_t)s.n * out_h(s) * out_w(s), s.cout, dy, db, accumulate);
+        return;
+    }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
     const size_t t = taps(s), co = (size_t)s.cout;
     const int one = s.k == 1 && s.pad == 0;

@@ -63,6 +63,10 @@ DEFINE_GEMM_UKERNEL(gemm_ukernel_wide, TC_MR_WIDE, 2, i * lda + k, vf, TC_VW)
 DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow, TC_MR_NARROW, 1, i * lda + k, vf, TC_VW)
 DEFINE_GEMM_UKERNEL(gemm_ukernel_wide_koff, TC_MR_WIDE, 2, i + koff[k], vf, TC_VW)
 DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow_koff, TC_MR_NARROW, 1, i + koff[k], vf, TC_VW)
+// Row offsets: A(i, k) = a[koff[i] + k] (the weight gradient of a Cin = 1 conv: row i
+// is the image shifted by tap i).
+DEFINE_GEMM_UKERNEL(gemm_ukernel_wide_roff, TC_MR_WIDE, 2, koff[i] + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow_roff, TC_MR_NARROW, 1, koff[i] + k, vf, TC_VW)
 
 // Half-width tile for outputs of 8 or fewer (6-channel layers): on cores that split a
 // 512-bit FMA into two 256-bit halves (AMD Zen 4) a 256-bit FMA does the same useful
@@ -71,9 +75,10 @@ DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow_koff, TC_MR_NARROW, 1, i + koff[k], vf, 
 typedef float vh __attribute__((vector_size(TC_VW * 2)));
 DEFINE_GEMM_UKERNEL(gemm_ukernel_half, TC_MR_NARROW, 1, i * lda + k, vh, TC_VW / 2)
 DEFINE_GEMM_UKERNEL(gemm_ukernel_half_koff, TC_MR_NARROW, 1, i + koff[k], vh, TC_VW / 2)
-#define TC_HALF_TILE {TC_MR_NARROW, TC_VW / 2, gemm_ukernel_half, gemm_ukernel_half_koff}
+DEFINE_GEMM_UKERNEL(gemm_ukernel_half_roff, TC_MR_NARROW, 1, koff[i] + k, vh, TC_VW / 2)
+#define TC_HALF_TILE {TC_MR_NARROW, TC_VW / 2, gemm_ukernel_half, gemm_ukernel_half_koff, gemm_ukernel_half_roff}
 #else
-#define TC_HALF_TILE {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff}
+#define TC_HALF_TILE {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff, gemm_ukernel_narrow_roff}
 #endif
 
 // x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C.
@@ -198,8 +203,8 @@ static double peak_probe(uint64_t iterations) {
 const tc_isa_kernels TC_TABLE = {
     .isa = TC_ISA_ID,
     .vector_floats = TC_VW,
-    .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff},
-    .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff},
+    .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff, gemm_ukernel_wide_roff},
+    .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff, gemm_ukernel_narrow_roff},
     .gemm_half = TC_HALF_TILE,
     .maxpool2x2_forward = maxpool2x2_forward,
     .maxpool2x2_backward = maxpool2x2_backward,

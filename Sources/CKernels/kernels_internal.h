@@ -19,6 +19,7 @@ typedef struct {
     int mr, nr;
     tc_gemm_ukernel_fn fn;       // A(i, k) = a[i*lda + k]
     tc_gemm_ukernel_fn fn_koff;  // A(i, k) = a[i + koff[k]] (lda ignored)
+    tc_gemm_ukernel_fn fn_roff;  // A(i, k) = a[koff[i] + k] (lda ignored)
 } tc_gemm_ukernel;
 
 typedef struct {
