@@ -33,6 +33,19 @@ grep -q "checkpoint" "$OUT/err.txt" && echo "end-to-end: truncated checkpoint re
 if .build/release/train --batch-size 0 2> "$OUT/err.txt"; then echo "--batch-size 0 was accepted" >&2; exit 1; fi
 echo "end-to-end: bad flag rejected: $(head -1 "$OUT/err.txt")"
 
+# Ctrl-C: a checkpoint is written, the exit is clean (130), and --resume finishes the run.
+.build/release/train --model lenet5 --limit 20000 --validation 500 --epochs 2 --seed 7 \
+    --checkpoint "$OUT/int.safetensors" > "$OUT/int.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do grep -q "^epoch" "$OUT/int.log" 2>/dev/null && break; sleep 0.1; done
+sleep 1
+kill -INT "$PID"
+set +e; wait "$PID"; CODE=$?; set -e
+[[ $CODE -eq 130 ]] || { echo "Ctrl-C exit code $CODE, expected 130"; cat "$OUT/int.log"; exit 1; }
+grep -q "checkpoint written" "$OUT/int.log" || { cat "$OUT/int.log"; exit 1; }
+.build/release/train --resume "$OUT/int.safetensors" | tail -2
+echo "end-to-end: Ctrl-C checkpoint and resume work"
+
 echo "== thread sanitizer: scheduler and training tests (both backends)"
 # libomp is not TSan-instrumented: Archer (libomp-dev's OMPT tool) tells TSan about
 # OpenMP's barriers; libomp's pooled threads are never joined, so leaks are not reported.

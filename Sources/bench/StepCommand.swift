@@ -21,8 +21,8 @@ struct StepCommand: ParsableCommand {
     @Option(help: "Samples per micro-shard.") var shardSize = 8
     @Option(help: "Seed for weights and inputs.") var seed: UInt64 = 1
     @Option(help: "Untimed warm-up steps per variant.") var warmup = 5
-    @Option(help: "Steps per timed repeat.") var steps = 10
-    @Option(help: "Timed repeats per variant (interleaved).") var repeats = 15
+    @Option(help: "Steps per timed repeat.") var steps = 20
+    @Option(help: "Timed repeats per variant (interleaved).") var repeats = 41
     @Flag(help: "Time forward passes only.") var inference = false
     @Flag(help: "Skip the per-layer profile.") var noProfile = false
     @Option(help: "Write results as JSON.") var json: String?
@@ -52,7 +52,7 @@ struct StepCommand: ParsableCommand {
         guard let backend = SchedulerBackend(rawValue: scheduler) else { throw ValidationError("--scheduler must be dispatch or openmp") }
         guard (1...65536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536") }
         guard (1...4096).contains(shardSize) else { throw ValidationError("--shard-size must be in 1...4096") }
-        guard repeats >= 2, steps >= 1, warmup >= 0 else { throw ValidationError("need --repeats >= 2, --steps >= 1, --warmup >= 0") }
+        guard repeats >= 6, steps >= 1, warmup >= 0 else { throw ValidationError("need --repeats >= 6 (for a confidence interval), --steps >= 1, --warmup >= 0") }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard (1...1024).contains(threads) else { throw ValidationError("--threads must be in 1...1024") }
         var options = StepBenchmark.Options()
@@ -98,11 +98,14 @@ struct StepCommand: ParsableCommand {
                              l.forwardGflops, l.backwardGflops, l.forwardPercentOfPeak, l.backwardPercentOfPeak, 100 * l.shareOfStep))
             }
             if let o = v.profilingOverheadPercent, let p = v.profiledStepSeconds {
-                print(String(format: "profiling cost: profiled step %.3f ms vs %.3f ms unprofiled (%+.1f%%)", 1e3 * p, 1e3 * v.stepSeconds.median, o))
+                print(String(format: "profiling cost: profiled step %.3f ms vs %.3f ms unprofiled (median paired difference %+.1f%%)", 1e3 * p, 1e3 * v.stepSeconds.median, o))
             }
         }
         print("")
         for c in r.comparisons { print("verdict: \(c.verdict)") }
-        if r.noisy { print("warning: the machine was too noisy to conclude firmly (spread > 5% or CI wider than ±3%); re-run with more --repeats") }
+        if r.noisy { print("warning: the machine was too noisy to conclude firmly (a confidence interval is wider than ±3%); re-run with more --repeats") }
+        for v in r.variants where v.stepSeconds.relativeSpread > 0.10 {
+            print(String(format: "note: %@ step times spread widely (IQR %.0f%% of the median): another process was busy; the paired ratios above absorb most of it", v.name, 100 * v.stepSeconds.relativeSpread))
+        }
     }
 }

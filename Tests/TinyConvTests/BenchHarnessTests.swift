@@ -38,10 +38,11 @@ struct BenchHarnessTests {
         return (b, report)
     }
 
-    @Test("variants run interleaved, A B A B, and every repeat is recorded")
+    @Test("variants run interleaved, A B then B A, and every repeat is recorded")
     func interleaving() throws {
         let (b, r) = try Self.smallBench()
-        #expect(b.runOrder == [0, 1, 0, 1, 0, 1])
+        #expect(b.runOrder == [0, 1, 1, 0, 0, 1])
+        #expect(b.profiledStepSeconds.map(\.count) == [3, 3])
         #expect(b.stepSeconds.map(\.count) == [3, 3])
         #expect(r.comparisons.count == 1 && r.comparisons[0].baseline == "a" && r.comparisons[0].other == "b")
         #expect(r.variants[0].layers.map(\.layer) == ["conv1", "pool1", "fc1", "loss", "gather", "optimizer"])

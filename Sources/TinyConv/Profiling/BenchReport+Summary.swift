@@ -16,12 +16,14 @@ extension BenchReport {
             variants.append(VariantResult(
                 name: v.name, spec: v.network.spec.description, parameters: v.network.parameterCount, flopsPerStep: flops,
                 stepSeconds: s, gflops: gflops, percentOfMachinePeak: 100 * gflops / peakN, profiledStepSeconds: profiled,
-                profilingOverheadPercent: profiled.map { 100 * ($0 / s.median - 1) }, layers: rows))
+                profilingOverheadPercent: b.profiledStepSeconds.isEmpty ? nil
+                    : 100 * (Statistics.pairedRatioMedianCI(b.profiledStepSeconds[i], b.stepSeconds[i]).ratio - 1),
+                layers: rows))
         }
         var comparisons: [Comparison] = []
-        var noisy = variants.contains { $0.stepSeconds.relativeSpread > 0.05 }
+        var noisy = false
         for i in b.variants.indices.dropFirst() {
-            let ci = Statistics.pairedRatioCI(b.stepSeconds[i], b.stepSeconds[0])
+            let ci = Statistics.pairedRatioMedianCI(b.stepSeconds[i], b.stepSeconds[0])
             let c = Comparison(baseline: variants[0].name, other: variants[i].name, ratio: ci.ratio, low: ci.low, high: ci.high)
             if c.halfWidth > 0.03 { noisy = true }
             comparisons.append(c)

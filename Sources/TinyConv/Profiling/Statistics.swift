@@ -31,6 +31,18 @@ public enum Statistics {
         return 1.96 + 2.4 / Double(df)  // close to the exact values beyond 30
     }
 
+    /// Median of the paired ratios a[i]/b[i] with a distribution-free 95% confidence
+    /// interval (binomial order statistics of the sorted ratios), robust to the odd
+    /// slow repeat a shared machine produces. Needs at least 6 pairs for a finite interval.
+    public static func pairedRatioMedianCI(_ a: [Double], _ b: [Double]) -> (ratio: Double, low: Double, high: Double) {
+        precondition(a.count == b.count && !a.isEmpty)
+        let r = zip(a, b).map { $0 / $1 }.sorted()
+        let n = r.count
+        let k = Int(((Double(n) - 1.96 * Double(n).squareRoot()) / 2).rounded(.down))  // 1-based rank
+        guard k >= 1 else { return (median(r), 0, .infinity) }
+        return (median(r), r[k - 1], r[n - k])
+    }
+
     /// 95% confidence interval of the ratio of two paired samples, computed on the log
     /// of the per-pair ratios (pairs measured back to back share the machine's noise).
     public static func pairedRatioCI(_ a: [Double], _ b: [Double]) -> (ratio: Double, low: Double, high: Double) {

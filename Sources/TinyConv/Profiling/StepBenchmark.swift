@@ -11,8 +11,8 @@ public final class StepBenchmark {
         public var shardSize = 8
         public var seed: UInt64 = 1
         public var warmupSteps = 5
-        public var stepsPerRepeat = 10
-        public var repeats = 15
+        public var stepsPerRepeat = 20
+        public var repeats = 41
         public var inference = false
         public var profile = true
         public var traceSteps = 3
@@ -34,7 +34,7 @@ public final class StepBenchmark {
     public private(set) var profilers: [StepProfiler] = []
     public private(set) var traceEvents: [[StepProfiler.Event]] = []
     var stepCounter: UInt64 = 0
-    /// Variant index of each timed repeat, in the order they ran (A B A B ...).
+    /// Variant index of each timed (unprofiled) repeat, in the order they ran (A B B A ...).
     public private(set) var runOrder: [Int] = []
 
     public init(models: [(name: String, spec: NetworkSpec)], options: Options) throws {
@@ -87,31 +87,34 @@ public final class StepBenchmark {
         runOrder = []
     }
 
-    /// Interleaved timing, then (if enabled) interleaved profiled timing.
+    /// Interleaved timing: each repeat runs every variant in turn (A B, B A, A B, ...), and
+    /// with profiling on, each variant's unprofiled run is paired with a profiled one, so the
+    /// profiler's cost is measured in pairs under the same conditions.
     public func run(progress: (String) -> Void = { _ in }) {
         for v in variants { runSteps(v, count: options.warmupSteps) }
+        if options.profile {
+            profilers = variants.map { StepProfiler(layers: $0.network.layers.count, workers: options.threads) }
+            profiledStepSeconds = Array(repeating: [], count: variants.count)
+        }
         for r in 0..<options.repeats {
-            for (i, v) in variants.enumerated() {
-                let t0 = monotonicNanos()
-                runSteps(v, count: options.stepsPerRepeat)
-                stepSeconds[i].append(Double(monotonicNanos() - t0) * 1e-9 / Double(options.stepsPerRepeat))
-                runOrder.append(i)
+            // A B, then B A: alternating the order cancels any advantage of running
+            // second (warm caches, turbo state); likewise for profiled vs unprofiled.
+            let order = r % 2 == 0 ? Array(variants.indices) : variants.indices.reversed()
+            for i in order {
+                let v = variants[i]
+                for profiled in (r % 2 == 0 ? [false, true] : [true, false]) where profiled == false || options.profile {
+                    v.scheduler.profiler = profiled ? profilers[i] : nil
+                    let t0 = monotonicNanos()
+                    runSteps(v, count: options.stepsPerRepeat)
+                    let seconds = Double(monotonicNanos() - t0) * 1e-9 / Double(options.stepsPerRepeat)
+                    v.scheduler.profiler = nil
+                    if profiled { profiledStepSeconds[i].append(seconds) } else { stepSeconds[i].append(seconds); runOrder.append(i) }
+                }
             }
             progress("repeat \(r + 1)/\(options.repeats)")
         }
+        profiledSteps = options.profile ? options.repeats * options.stepsPerRepeat : 0
         guard options.profile else { return }
-        profilers = variants.map { StepProfiler(layers: $0.network.layers.count, workers: options.threads) }
-        profiledStepSeconds = Array(repeating: [], count: variants.count)
-        let profiledRepeats = max(3, options.repeats / 2)
-        for _ in 0..<profiledRepeats {
-            for (i, v) in variants.enumerated() {
-                v.scheduler.profiler = profilers[i]
-                let t0 = monotonicNanos()
-                runSteps(v, count: options.stepsPerRepeat)
-                profiledStepSeconds[i].append(Double(monotonicNanos() - t0) * 1e-9 / Double(options.stepsPerRepeat))
-                v.scheduler.profiler = nil
-            }
-        }
         // A few traced steps per variant for the timeline.
         traceEvents = variants.map { v in
             let p = StepProfiler(layers: v.network.layers.count, workers: options.threads, traceCapacity: 4096)
@@ -120,7 +123,6 @@ public final class StepBenchmark {
             v.scheduler.profiler = nil
             return p.events
         }
-        profiledSteps = profiledRepeats * options.stepsPerRepeat
     }
     public private(set) var profiledSteps = 0
 }
