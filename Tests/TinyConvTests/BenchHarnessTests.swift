@@ -19,6 +19,14 @@ struct BenchHarnessTests {
         let n = Statistics.pairedRatioCI(a, b)
         #expect(n.low < n.ratio && n.ratio < n.high && n.low > 1.0)
         #expect(Statistics.t975(df: 1) == 12.706 && Statistics.t975(df: 30) == 2.042)
+        // median ratio with an order-statistic interval: robust to one wild pair
+        var x = [Double](repeating: 1.10, count: 41), y = [Double](repeating: 1.0, count: 41)
+        for i in 0..<41 { x[i] += Double(i % 7) * 0.001 }
+        x[5] = 9.0
+        let m = Statistics.pairedRatioMedianCI(x, y)
+        #expect(abs(m.ratio - 1.103) < 1e-9 && m.low >= 1.10 && m.high <= 1.106)
+        let few = Statistics.pairedRatioMedianCI([2, 3], [1, 1])
+        #expect(few.low == 2 && few.high == 3)
     }
 
     @Test("verdicts follow the interval")

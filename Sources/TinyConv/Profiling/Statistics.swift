@@ -33,13 +33,14 @@ public enum Statistics {
 
     /// Median of the paired ratios a[i]/b[i] with a distribution-free 95% confidence
     /// interval (binomial order statistics of the sorted ratios), robust to the odd
-    /// slow repeat a shared machine produces. Needs at least 6 pairs for a finite interval.
+    /// slow repeat a shared machine produces. Below 6 pairs no order statistic reaches 95%,
+    /// so the interval is the whole min-max range of the ratios.
     public static func pairedRatioMedianCI(_ a: [Double], _ b: [Double]) -> (ratio: Double, low: Double, high: Double) {
         precondition(a.count == b.count && !a.isEmpty)
         let r = zip(a, b).map { $0 / $1 }.sorted()
         let n = r.count
         let k = Int(((Double(n) - 1.96 * Double(n).squareRoot()) / 2).rounded(.down))  // 1-based rank
-        guard k >= 1 else { return (median(r), 0, .infinity) }
+        guard k >= 1 else { return (median(r), r[0], r[n - 1]) }
         return (median(r), r[k - 1], r[n - k])
     }
 
