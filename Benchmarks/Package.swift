@@ -7,7 +7,7 @@ import PackageDescription
 let package = Package(
     name: "TinyConvBenchmarks",
     dependencies: [
-        .package(path: ".."),
+        .package(name: "TinyConv", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [

@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include "tinyconv_openmp.h"
 
 // Declared here rather than via <omp.h>: Swift's bundled clang ships no omp.h, and
@@ -11,7 +12,8 @@ void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context
     if (!configured) {
         // Idle OpenMP threads sleep at once instead of spinning 200 ms, so they never
         // compete with Dispatch workers when both backends live in one process.
-        kmp_set_blocktime(0);
+        const char *bt = getenv("TINYCONV_OMP_BLOCKTIME");
+        kmp_set_blocktime(bt ? atoi(bt) : 0);
         configured = 1;
     }
 #pragma omp parallel for schedule(static) num_threads(threads)

@@ -1,4 +1,4 @@
-import Dispatch
+import COpenMP
 import Foundation
 
 /// An Amdahl-style model of a training step on P cores with the Dispatch scheduler,
@@ -37,12 +37,13 @@ public struct ScalingModel: Codable, Sendable {
         (Double((shards + p - 1) / p) - Double(shards) / Double(p)) * shardSeconds / stepSeconds(cores: p)
     }
 
-    /// Median seconds of one empty concurrentPerform with `workers` iterations.
+    /// Median seconds of one empty fork/join (dispatch_apply, as the scheduler uses) with
+    /// `workers` iterations.
     public static func measureForkJoin(workers: Int, repeats: Int = 2000) -> Double {
         var samples: [Double] = []
         for _ in 0..<15 {
             let t0 = monotonicNanos()
-            for _ in 0..<repeats { DispatchQueue.concurrentPerform(iterations: workers) { _ in } }
+            for _ in 0..<repeats { tc_dispatch_apply(workers, { _, _ in }, nil) }
             samples.append(Double(monotonicNanos() - t0) * 1e-9 / Double(repeats))
         }
         return Statistics.median(samples)

@@ -207,12 +207,37 @@ public final class MinibatchScheduler: @unchecked Sendable {
     /// Worker w runs shards w, w + W, w + 2W, ... with its own workspace: a static hand-out,
     /// so which worker computes a shard never matters to the result.
     private func runShardsOnDispatchWorkers() {
-        let workers = min(threads, shardCount)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        dispatchWorkers = min(threads, shardCount)
+        dispatchPhase = .shards
+        dispatchApply(dispatchWorkers)
+    }
+
+    enum DispatchPhase { case shards, update }
+    var dispatchPhase = DispatchPhase.shards
+    var dispatchWorkers = 1
+
+    /// concurrentPerform(iterations: n) over the current phase, through libdispatch's C
+    /// entry point so that no closure is turned into a heap-allocated block per call.
+    private func dispatchApply(_ n: Int) {
+        let ctx = Unmanaged.passUnretained(self).toOpaque()
+        tc_dispatch_apply(n, { raw, w in
+            Unmanaged<MinibatchScheduler>.fromOpaque(raw!).takeUnretainedValue().dispatchTask(worker: Int(w))
+        }, ctx)
+    }
+
+    private func dispatchTask(worker w: Int) {
+        let workers = dispatchWorkers
+        switch dispatchPhase {
+        case .shards:
             var s = w
             while s < shardCount {
                 runShard(s, slot: slots[w], worker: w)
                 s += workers
+            }
+        case .update:
+            timed(w, .optimizer) {
+                var k = w
+                while k < items.count { update(item: k); k += workers }
             }
         }
     }
@@ -226,13 +251,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     func stepDispatch() {
         runShardsOnDispatchWorkers()
-        let updaters = min(threads, items.count)
-        DispatchQueue.concurrentPerform(iterations: updaters) { w in
-            timed(w, .optimizer) {
-                var k = w
-                while k < items.count { update(item: k); k += updaters }
-            }
-        }
+        dispatchWorkers = min(threads, items.count)
+        dispatchPhase = .update
+        dispatchApply(dispatchWorkers)
     }
 
     enum OMPPhase: Int { case gather, forward, loss, backward, update }
