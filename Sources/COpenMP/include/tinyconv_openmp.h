@@ -1,8 +1,6 @@
-// Thread-pool shims for the schedulers (kept out of CKernels, which knows nothing of threads):
-// - OpenMP, for the framework-style backend: one parallel-for per call (a fork/join, so a
-//   barrier between layers), static schedule over task indices;
-// - libdispatch's dispatch_apply_f, for the Dispatch backend (concurrentPerform without the
-//   per-call closure-to-block allocation).
+// OpenMP shim for the framework-style backend (kept out of CKernels, which knows nothing
+// of threads): one parallel-for per call (a fork/join, so a barrier between layers),
+// static schedule over task indices.
 #ifndef TINYCONV_OPENMP_H
 #define TINYCONV_OPENMP_H
 #include <stddef.h>
@@ -14,9 +12,6 @@ typedef void (*tc_omp_body)(void *context, int task);
 void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context);
 /// The calling OpenMP thread's number inside a parallel region (0 outside).
 int tc_omp_thread_num(void);
-typedef void (*tc_apply_body)(void *context, size_t iteration);
-/// DispatchQueue.concurrentPerform(iterations:) through libdispatch's C API.
-void tc_dispatch_apply(size_t iterations, tc_apply_body body, void *context);
 /// Number of threads OpenMP would use by default.
 int tc_omp_max_threads(void);
 #ifdef __cplusplus

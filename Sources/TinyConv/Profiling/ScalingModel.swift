@@ -1,4 +1,3 @@
-import COpenMP
 import Foundation
 
 /// An Amdahl-style model of a training step on P cores with the Dispatch scheduler,
@@ -6,7 +5,8 @@ import Foundation
 ///   c     seconds of one shard's forward + backward (whole passes, perfectly parallel),
 ///   r1    seconds of the gradient reduction + optimizer update on one thread
 ///         (parallel over parameter chunks, so it divides by P),
-///   f(P)  seconds of one fork/join (concurrentPerform hand-out) with P workers; a step has two.
+///   f(P)  seconds of one fork/join of the scheduler's Dispatch worker pool with P workers;
+///         a step has two.
 /// T(P) = ceil(shards / P) * c + r1 / P + 2 f(P); the serial share is 2 f(P) / T(P) and the
 /// imbalance share is (ceil(shards / P) - shards / P) * c / T(P).
 public struct ScalingModel: Codable, Sendable {
@@ -37,13 +37,15 @@ public struct ScalingModel: Codable, Sendable {
         (Double((shards + p - 1) / p) - Double(shards) / Double(p)) * shardSeconds / stepSeconds(cores: p)
     }
 
-    /// Median seconds of one empty fork/join (dispatch_apply, as the scheduler uses) with
-    /// `workers` iterations.
+    /// Median seconds of one empty fork/join of the scheduler's worker pool with `workers`
+    /// workers (semaphore wake-ups of the others, and the join).
     public static func measureForkJoin(workers: Int, repeats: Int = 2000) -> Double {
+        let pool = DispatchWorkerPool(workers: workers)
+        defer { pool.shutdown() }
         var samples: [Double] = []
         for _ in 0..<15 {
             let t0 = monotonicNanos()
-            for _ in 0..<repeats { tc_dispatch_apply(workers, { _, _ in }, nil) }
+            for _ in 0..<repeats { pool.run(workers, { _, _ in }, nil) }
             samples.append(Double(monotonicNanos() - t0) * 1e-9 / Double(repeats))
         }
         return Statistics.median(samples)

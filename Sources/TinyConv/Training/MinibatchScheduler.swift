@@ -17,6 +17,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
     public var profiler: StepProfiler?
 
     let slots: [ShardWorkspace]
+    let pool: DispatchWorkerPool
     let shardGradients: [FloatBuffer]
     /// Optimizer work items: parameter ranges of at most `itemFloats`, each inside one
     /// layer's weights (L2 applies) or biases (no L2), with its sum-source pointer table.
@@ -63,6 +64,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
         let maxShards = (maxBatch + shardSize - 1) / shardSize
         let slotCount = backend == .openmp ? max(maxShards, threads) : threads
         slots = (0..<slotCount).map { _ in ShardWorkspace(network: network, capacity: shardSize) }
+        pool = DispatchWorkerPool(workers: threads)
         shardGradients = (0..<maxShards).map { _ in FloatBuffer(count: network.parameterCount) }
         gradient = FloatBuffer(count: network.parameterCount)
         shardLoss = .allocate(capacity: maxShards)
@@ -84,6 +86,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
     }
 
     deinit {
+        pool.shutdown()
         items.forEach { $0.sources.deallocate() }
         shardLoss.deallocate()
         shardCorrect.deallocate()
@@ -216,13 +219,11 @@ public final class MinibatchScheduler: @unchecked Sendable {
     var dispatchPhase = DispatchPhase.shards
     var dispatchWorkers = 1
 
-    /// concurrentPerform(iterations: n) over the current phase, through libdispatch's C
-    /// entry point so that no closure is turned into a heap-allocated block per call.
+    /// One fork/join of the current phase over n Dispatch workers.
     private func dispatchApply(_ n: Int) {
-        let ctx = Unmanaged.passUnretained(self).toOpaque()
-        tc_dispatch_apply(n, { raw, w in
-            Unmanaged<MinibatchScheduler>.fromOpaque(raw!).takeUnretainedValue().dispatchTask(worker: Int(w))
-        }, ctx)
+        pool.run(n, { raw, w in
+            Unmanaged<MinibatchScheduler>.fromOpaque(raw!).takeUnretainedValue().dispatchTask(worker: w)
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     private func dispatchTask(worker w: Int) {
