@@ -113,12 +113,16 @@ static void conv_backward_weights_cin1(tc_conv_shape s, const float *x, const fl
                 const size_t nr = co - jr < NR ? co - jr : NR;
                 float *bp = bpack + jr * kc;
                 size_t oy = k0 / (size_t)wp, ox = k0 % (size_t)wp;
-                for (size_t k = 0; k < kc; k++) {  // short rows: plain loops beat memcpy calls
+                for (size_t k = 0; k < kc; k++) {
                     float *d = bp + k * NR;
                     const float *src = dyn + (oy * wo + ox) * co + jr;
                     const size_t live = ox < (size_t)wo ? nr : 0;
-                    for (size_t j = 0; j < live; j++) d[j] = src[j];
-                    for (size_t j = live; j < NR; j++) d[j] = 0.0f;
+                    if (live >= 16) {
+                        memcpy(d, src, live * sizeof(float));
+                    } else {  // 6-channel rows: a plain loop beats a memcpy call
+                        for (size_t j = 0; j < live; j++) d[j] = src[j];
+                    }
+                    if (live < NR) memset(d + live, 0, (NR - live) * sizeof(float));
                     if (++ox == (size_t)wp) { ox = 0; oy++; }
                 }
             }
