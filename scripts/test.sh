@@ -25,6 +25,23 @@ assert acc > 0.85, f"test accuracy {acc} after 2 short epochs"
 print(f"end-to-end: test accuracy {acc:.4f} after 2 epochs on 3,500 images")
 PY
 .build/release/train --evaluate "$OUT/run.safetensors"
+# The checkpoint is real safetensors: the Python package reads every tensor and the metadata.
+VENV="$ROOT/.build-venv-safetensors"
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check safetensors numpy
+"$VENV/bin/python" - "$OUT/run.safetensors" <<'PY'
+import sys, numpy as np
+from safetensors import safe_open
+with safe_open(sys.argv[1], "np") as f:
+    names = sorted(f.keys())
+    meta = f.metadata()
+    assert meta["format"] == "tinyconv-checkpoint-1" and meta["spec"].startswith("conv5x5x6:same"), meta
+    assert len(names) == 20, names
+    w = f.get_tensor("conv1.weight")
+    assert w.shape == (5, 5, 1, 6) and w.dtype == np.float32 and np.isfinite(w).all()
+    assert f.get_tensor("fc1.weight").shape == (400, 120)
+print(f"end-to-end: safetensors reads {len(names)} tensors, spec {meta['spec']}")
+PY
 head -c 100 "$OUT/run.safetensors" > "$OUT/broken.safetensors"
 if .build/release/train --evaluate "$OUT/broken.safetensors" 2> "$OUT/err.txt"; then
     echo "a truncated checkpoint was accepted" >&2; exit 1
