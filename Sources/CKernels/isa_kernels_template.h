@@ -10,7 +10,9 @@ typedef int32_t vi __attribute__((vector_size(TC_VW * 4)));
 
 static inline vf ld(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void st(float *p, vf v) { memcpy(p, &v, sizeof v); }
-static inline vf splat(float x) { return (vf){0} + x; }
+// x - (+0) is exactly x for every x (0 + x is not, for x = -0), so the subtraction folds
+// away and a splat stays a single broadcast.
+static inline vf splat(float x) { return x - (vf){0}; }
 #if TC_FMA
 #define VFMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #else
@@ -43,7 +45,7 @@ static inline vf splat(float x) { return (vf){0} + x; }
             V bv[NV];                                                                      \
             for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * W, sizeof(V));                         \
             for (int i = 0; i < MR; i++) {                                                  \
-                V ai = (V){0} + a[AIDX];                                                     \
+                V ai = a[AIDX] - (V){0};                                                     \
                 for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);        \
             }                                                                               \
             b += NV * W;                                                                \
