@@ -102,8 +102,8 @@ void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y)
     tc_active_kernels()->maxpool2x2_forward(n, h, w, c, x, y);
 }
 void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                            const float *dy, float *dx) {
-    tc_active_kernels()->maxpool2x2_backward(n, h, w, c, x, y, dy, dx);
+                            const float *dy, float *dx, int relu_mask) {
+    tc_active_kernels()->maxpool2x2_backward(n, h, w, c, x, y, dy, dx, relu_mask);
 }
 void tc_relu_forward(size_t count, const float *x, float *y) {
     tc_active_kernels()->relu_forward(count, x, y);

@@ -109,9 +109,11 @@ static void maxpool2x2_forward(int n, int h, int w, int c, const float *x, float
     }
 }
 
-// The gradient goes to the first window element (00, 01, 10, 11) equal to the max.
+// The gradient goes to the first window element (00, 01, 10, 11) equal to the max;
+// with relu_mask, only where that max is positive (the ReLU before the pool).
 static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                                const float *dy, float *dx) {
+                                const float *dy, float *dx, int relu_mask) {
+    const vi keep_all = relu_mask ? (vi){0} : ~(vi){0};
     const int ho = h / 2, wo = w / 2;
     const size_t row = (size_t)w * c;
     if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
@@ -124,7 +126,8 @@ static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
                 const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
                 int ch = 0;
                 for (; ch + TC_VW <= c; ch += TC_VW) {
-                    const vf m = ld(y + q + ch), g = ld(dy + q + ch);
+                    const vf m = ld(y + q + ch);
+                    const vf g = (vf)((vi)ld(dy + q + ch) & ((m > (vf){0}) | keep_all));
                     vi free = ~(vi){0};
                     for (int j = 0; j < 4; j++) {
                         const vi hit = (ld(x + o[j] + ch) == m) & free;
@@ -134,7 +137,7 @@ static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
                 }
                 for (; ch < c; ch++) {
                     const float m = y[q + ch];
-                    int done = 0;
+                    int done = relu_mask && !(m > 0.0f);  // masked: no element gets the gradient
                     for (int j = 0; j < 4; j++) {
                         const int hit = !done && x[o[j] + ch] == m;
                         dx[o[j] + ch] = hit ? dy[q + ch] : 0.0f;

@@ -30,7 +30,7 @@ typedef struct {
     tc_gemm_ukernel gemm_half;    // nr = half a 512-bit vector: N <= 8 (= narrow below AVX-512)
     void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
-                                const float *dy, float *dx);
+                                const float *dy, float *dx, int relu_mask);
     void (*relu_forward)(size_t count, const float *x, float *y);
     void (*relu_backward)(size_t count, const float *y, const float *dy, float *dx);
     void (*sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,

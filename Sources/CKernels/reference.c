@@ -130,7 +130,7 @@ void tc_ref_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float
 }
 
 void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                                const float *dy, float *dx) {
+                                const float *dy, float *dx, int relu_mask) {
     (void)y;
     const int ho = h / 2, wo = w / 2;
     memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
@@ -146,7 +146,8 @@ void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
                             const size_t i = ((((size_t)s * h) + 2 * oy + a) * w + 2 * ox + b) * c + ch;
                             if (x[i] > m) { m = x[i]; best = i; }
                         }
-                    dx[best] = dy[((((size_t)s * ho) + oy) * wo + ox) * c + ch];
+                    // with the ReLU's backward: x came out of a ReLU, so it passes only where positive
+                    if (!relu_mask || m > 0) dx[best] = dy[((((size_t)s * ho) + oy) * wo + ox) * c + ch];
                 }
 }
 

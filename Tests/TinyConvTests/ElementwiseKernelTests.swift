@@ -14,22 +14,35 @@ struct ElementwiseKernelTests {
         // plant exact ties so the first-maximum rule is exercised
         for i in stride(from: 0, to: x.count - c, by: 5) { x[i + c] = x[i] }
         let dy = rng.array(n * (h / 2) * (w / 2) * c)
+        // as after a ReLU: a third of the inputs are exact zeros (whole zero windows included)
+        for i in stride(from: 0, to: x.count, by: 3) { x[i] = 0 }
+        if x.count >= 4 * c { for i in 0..<(2 * c) { x[i] = 0 } }
         var refY = [Float](repeating: 0, count: dy.count), refDX = [Float](repeating: 0, count: x.count)
+        var refMasked = refDX
         tc_ref_maxpool2x2_forward(Int32(n), Int32(h), Int32(w), Int32(c), x, &refY)
-        tc_ref_maxpool2x2_backward(Int32(n), Int32(h), Int32(w), Int32(c), x, refY, dy, &refDX)
+        tc_ref_maxpool2x2_backward(Int32(n), Int32(h), Int32(w), Int32(c), x, refY, dy, &refDX, 0)
+        tc_ref_maxpool2x2_backward(Int32(n), Int32(h), Int32(w), Int32(c), x, refY, dy, &refMasked, 1)
+        // the fused mask equals pool backward followed by ReLU backward
+        var unfused = refDX
+        tc_ref_relu_backward(x.count, x, refDX, &unfused)
+        #expect(unfused == refMasked)
         try forEachISA { isa in
             var y = [Float](repeating: .nan, count: dy.count), dx = [Float](repeating: .nan, count: x.count)
+            var masked = dx
             try x.withUnsafeBufferPointer { xp in
                 try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: xp, y: y.bufferPointer)
                 try y.withUnsafeBufferPointer { yp in
                     try dy.withUnsafeBufferPointer { dyp in
                         try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: xp, y: yp, dy: dyp,
                                                    dx: dx.bufferPointer)
+                        try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: xp, y: yp, dy: dyp,
+                                                   dx: masked.bufferPointer, reluMask: true)
                     }
                 }
             }
             #expect(y == refY, "maxpool forward \(d) on \(isa)")
             #expect(dx == refDX, "maxpool backward \(d) on \(isa)")
+            #expect(masked == refMasked, "maxpool backward with the ReLU mask \(d) on \(isa)")
         }
     }
 

@@ -87,8 +87,10 @@ void tc_dense_backward_weights(int n, int in, int out, const float *x, const flo
 void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
 /// dx (overwritten, [N][H][W][C]) gets dy at the first maximum of each window
 /// (row-major order within the window, the same tie rule as the forward pass).
+/// relu_mask != 0 also applies the backward of a ReLU that produced x (the gradient
+/// is dropped where the maximum is not positive), saving a pass over dx.
 void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                            const float *dy, float *dx);
+                            const float *dy, float *dx, int relu_mask);
 
 // ---------------------------------------------------------------- activations
 void tc_relu_forward(size_t count, const float *x, float *y);
@@ -144,7 +146,7 @@ void tc_ref_dense_backward_weights(int n, int in, int out, const float *x, const
                                    float *dw, float *db, int accumulate);
 void tc_ref_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
 void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                                const float *dy, float *dx);
+                                const float *dy, float *dx, int relu_mask);
 void tc_ref_relu_forward(size_t count, const float *x, float *y);
 void tc_ref_relu_backward(size_t count, const float *y, const float *dy, float *dx);
 void tc_ref_dropout_forward(size_t count, float rate, uint64_t seed, uint64_t stream,

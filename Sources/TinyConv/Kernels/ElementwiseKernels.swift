@@ -15,7 +15,8 @@ public enum MaxPoolKernel {
     }
     public static func backward(batch n: Int, height h: Int, width w: Int, channels c: Int,
                                 x: UnsafeBufferPointer<Float>, y: UnsafeBufferPointer<Float>,
-                                dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>) throws {
+                                dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
+                                reluMask: Bool = false) throws {
         try check("maxpool_backward", n, h, w, c)
         let outCount = n * (h / 2) * (w / 2) * c
         try requireCount(x.count, n * h * w * c, "maxpool_backward", "x")
@@ -23,7 +24,7 @@ public enum MaxPoolKernel {
         try requireCount(dy.count, outCount, "maxpool_backward", "dy")
         try requireCount(dx.count, n * h * w * c, "maxpool_backward", "dx")
         tc_maxpool2x2_backward(Int32(n), Int32(h), Int32(w), Int32(c), x.baseAddress, y.baseAddress,
-                               dy.baseAddress, dx.baseAddress)
+                               dy.baseAddress, dx.baseAddress, reluMask ? 1 : 0)
     }
 }
 

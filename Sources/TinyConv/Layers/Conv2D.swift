@@ -5,8 +5,11 @@ import CKernels
 public final class Conv2D: Layer {
     public let spec: ResolvedLayer
     let kernel: Int, padding: Int
+    /// The next layer (a max pool) applies this layer's ReLU backward for it.
+    public let reluBackwardDoneByNext: Bool
 
-    public init(_ spec: ResolvedLayer) {
+    public init(_ spec: ResolvedLayer, reluBackwardDoneByNext: Bool = false) {
+        self.reluBackwardDoneByNext = reluBackwardDoneByNext
         guard case let .conv(k, _, p) = spec.layer else { preconditionFailure("Conv2D needs a conv spec") }
         self.spec = spec
         kernel = k
@@ -29,7 +32,7 @@ public final class Conv2D: Layer {
     public func backward(_ c: LayerContext) {
         let s = shape(c.count)
         let outCount = c.count * spec.output.count
-        tc_relu_backward(outCount, c.y, c.dy, c.dy)  // through the fused ReLU, in place
+        if !reluBackwardDoneByNext { tc_relu_backward(outCount, c.y, c.dy, c.dy) }  // through the fused ReLU
         tc_conv2d_backward_weights(s, c.x, c.dy, c.gradients, c.gradients + spec.weightCount, 0, c.scratch)
         if let dx = c.dx { tc_conv2d_backward_data(s, c.dy, c.parameters, dx, c.scratch) }
     }

@@ -21,14 +21,20 @@ public final class Network: @unchecked Sendable {
         var offsets: [Int] = []
         var offset = 0
         var weightRanges: [Range<Int>] = []
-        for (i, r) in resolved.enumerated() {
+        // A conv (with its ReLU) followed by a max pool: the pool's backward also applies
+        // the ReLU's, saving the conv a pass over its output gradient.
+        let plan = resolved
+        let poolAfterConv = plan.indices.map { i in
+            i + 1 < plan.count && plan[i].kind == .conv && plan[i].relu && plan[i + 1].kind == .pool
+        }
+        for (i, r) in plan.enumerated() {
             switch r.kind {
             case .conv:
                 let s = r.convShape(batch: 1)!
                 try s.validate()
-                layers.append(Conv2D(r))
+                layers.append(Conv2D(r, reluBackwardDoneByNext: poolAfterConv[i]))
             case .dense: layers.append(Dense(r))
-            case .pool: layers.append(MaxPool(r))
+            case .pool: layers.append(MaxPool(r, fusesReLUBackward: i > 0 && poolAfterConv[i - 1]))
             case .dropout: layers.append(Dropout(r, layerIndex: i))
             }
             offsets.append(offset)
