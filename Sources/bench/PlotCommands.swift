@@ -41,6 +41,7 @@ struct PlotCurvesCommand: ParsableCommand {
         commandName: "plot-curves", abstract: "Turn train --json outputs into an SVG of per-epoch loss and accuracy curves.")
     @Argument(help: "train JSON files.") var inputs: [String]
     @Option(name: .shortAndLong, help: "SVG file to write.") var output: String
+    @Option(help: "Also write the per-epoch figures as a Markdown table here.") var markdown: String?
 
     func run() throws {
         var runs: [(String, [EpochRecord])] = []
@@ -60,6 +61,21 @@ struct PlotCurvesCommand: ParsableCommand {
                                       series: runs.map(\.0), points: points)
         try AtomicFile.write(svg, to: output)
         print("wrote \(output)")
+        if let markdown {
+            var lines: [String] = []
+            for (name, epochs) in runs {
+                lines += ["", "**\(name)**", "",
+                          "| epoch | loss | train acc | val acc | test acc | seconds | images/s |",
+                          "|---:|---:|---:|---:|---:|---:|---:|"]
+                for e in epochs {
+                    let val = e.validationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "n/a"
+                    lines.append(String(format: "| %d | %.4f | %.2f%% | %@ | %.2f%% | %.1f | %.0f |", e.epoch, e.loss,
+                                        100 * e.trainAccuracy, val, 100 * e.testAccuracy, e.seconds, e.imagesPerSecond))
+                }
+            }
+            try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: markdown)
+            print("wrote \(markdown)")
+        }
     }
 }
 

@@ -73,17 +73,8 @@ struct TrainCommand: ParsableCommand {
         let network = try Network(spec: spec, seed: config.seed)
         if let resume { try Checkpoint.load(resume, into: network) }
 
-        let (fullTrain, test) = try MNIST.load(folder: dataFolder, classes: spec.classes)
-        guard fullTrain.shape == spec.input else {
-            throw ValidationError("the data's images are \(fullTrain.shape), the model expects \(spec.input)")
-        }
-        var pool = fullTrain
-        if let limit = config.limit { pool = pool.slice(0..<min(limit, pool.count)) }
-        guard config.validation < pool.count else {
-            throw ValidationError("--validation \(config.validation) leaves no training images out of \(pool.count)")
-        }
-        let trainSet = pool.slice(0..<(pool.count - config.validation))
-        let valSet = config.validation > 0 ? pool.slice((pool.count - config.validation)..<pool.count) : nil
+        let (trainSet, valSet, test) = try MNIST.splits(folder: dataFolder, classes: spec.classes, input: spec.input,
+                                                        limit: config.limit, validation: config.validation)
 
         print("TinyConv train: model \(config.model) [\(config.spec)]")
         print(network.summary())

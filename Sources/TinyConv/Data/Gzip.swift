@@ -13,6 +13,13 @@ enum Gzip {
         }
         defer { inflateEnd(&stream) }
         var out = Data()
+        // The gzip trailer's ISIZE (uncompressed size mod 2^32) sizes the output up front,
+        // so it is not grown by doubling (which could briefly hold twice the data).
+        if data.count >= 18 {
+            let t = data.suffix(4).map { Int($0) }
+            let isize = t[0] | t[1] << 8 | t[2] << 16 | t[3] << 24
+            if isize <= limit { out.reserveCapacity(isize) }
+        }
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
         var status: Int32 = Z_OK

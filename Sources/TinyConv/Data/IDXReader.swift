@@ -22,15 +22,19 @@ public enum IDXReader {
         if let size = attributes?[.size] as? Int, size > maximumBytes {
             throw DataFileError(path: path, fault: "file of \(size) bytes is larger than the \(maximumBytes)-byte limit")
         }
-        guard var data = FileManager.default.contents(atPath: path) else {
-            throw DataFileError(path: path, fault: "cannot be read")
-        }
-        if Gzip.isGzip(data) { data = try Gzip.decompress(data, path: path, limit: maximumBytes) }
+        // Keep only one full-size buffer alive at a time: the compressed bytes are dropped
+        // as soon as they are inflated, and parse copies the body out exactly once.
+        let data: Data = try {
+            guard let raw = FileManager.default.contents(atPath: path) else {
+                throw DataFileError(path: path, fault: "cannot be read")
+            }
+            return Gzip.isGzip(raw) ? try Gzip.decompress(raw, path: path, limit: maximumBytes) : raw
+        }()
         return try parse(data, path: path, rank: rank)
     }
 
     public static func parse(_ data: Data, path: String, rank: Int) throws -> Tensor {
-        let bytes = [UInt8](data)
+        let bytes = data.startIndex == 0 ? data : Data(data)  // subscripts below count from 0
         if bytes.isEmpty { throw DataFileError(path: path, fault: "empty file") }
         guard bytes.count >= 4 else { throw DataFileError(path: path, fault: "truncated header (\(bytes.count) bytes)") }
         guard bytes[0] == 0, bytes[1] == 0 else {
@@ -65,6 +69,6 @@ public enum IDXReader {
         guard body == product else {
             throw DataFileError(path: path, fault: "\(body - product) bytes after the declared data")
         }
-        return Tensor(dimensions: dims, bytes: Array(bytes[headerSize...]))
+        return Tensor(dimensions: dims, bytes: [UInt8](bytes[headerSize...]))
     }
 }

@@ -28,6 +28,24 @@ public enum MNIST {
         return (train, test)
     }
 
+    /// Training, validation and test sets: the validation images are the last
+    /// `validation` of the (first `limit`) training images. The full training set is
+    /// dropped on return, so only the splits stay in memory.
+    public static func splits(folder: String, classes: Int, input: TensorShape, limit: Int?, validation: Int) throws
+        -> (train: Dataset, validation: Dataset?, test: Dataset) {
+        let (full, test) = try load(folder: folder, classes: classes)
+        guard full.shape == input else {
+            throw DataFileError(path: folder, fault: "images are \(full.shape), the model expects \(input)")
+        }
+        let count = min(limit ?? full.count, full.count)
+        guard validation >= 0, validation < count else {
+            throw DataFileError(path: folder, fault: "a validation split of \(validation) leaves no training images out of \(count)")
+        }
+        let train = full.slice(0..<(count - validation))
+        let val = validation > 0 ? full.slice((count - validation)..<count) : nil
+        return (train, val, test)
+    }
+
     public static func pair(images: String, labels: String, classes: Int) throws -> Dataset {
         let x = try IDXReader.read(path: images, rank: 3)
         let y = try IDXReader.read(path: labels, rank: 1)
