@@ -232,7 +232,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
     const size_t t = taps(s), co = (size_t)s.cout;
     const int one = s.k == 1 && s.pad == 0;
     const tc_isa_kernels *kt = tc_active_kernels();
-    const tc_gemm_ukernel u1 = tc_gemm_choose_ukernel(kt, co), u2 = tc_gemm_choose_ukernel(kt, t);
+    const tc_gemm_ukernel u1 = tc_gemm_choose_ukernel_mn(kt, t, co), u2 = tc_gemm_choose_ukernel_mn(kt, co, t);
     // Cost per row of the column block, in cycles: padded FMAs (2 vector FMAs per cycle)
     // plus about one cycle per element of the A operand, which is gathered either way.
     const size_t vw = (size_t)kt->vector_floats;

@@ -24,6 +24,12 @@ tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
     return narrow < wide ? t->gemm_narrow : t->gemm_wide;
 }
 
+tc_gemm_ukernel tc_gemm_choose_ukernel_mn(const tc_isa_kernels *t, size_t M, size_t N) {
+    const tc_gemm_ukernel u = tc_gemm_choose_ukernel(t, N);
+    if (M <= (size_t)t->gemm_short.mr && u.mr > t->gemm_short.mr && N > (size_t)t->gemm_narrow.nr) return t->gemm_short;
+    return u;
+}
+
 // ---- B side: k-major panels, dst[k*nr_pad + j] = op(j0 + j, k0 + k), zero for j >= nj.
 void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
                    size_t kc, float *dst) {
@@ -140,7 +146,7 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
         return;
     }
     const tc_isa_kernels *t = tc_active_kernels();
-    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, N);
+    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel_mn(t, M, N);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, MC = MC_PANELS * MR;
     const size_t ncmax = round_up(N < NC ? N : NC, TC_MAX_NR);
     float *bpack = workspace;

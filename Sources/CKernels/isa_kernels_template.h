@@ -79,7 +79,14 @@ DEFINE_GEMM_UKERNEL(gemm_ukernel_half, TC_MR_NARROW, 1, i * lda + k, vh, TC_VW /
 DEFINE_GEMM_UKERNEL(gemm_ukernel_half_koff, TC_MR_NARROW, 1, i + koff[k], vh, TC_VW / 2)
 DEFINE_GEMM_UKERNEL(gemm_ukernel_half_roff, TC_MR_NARROW, 1, koff[i] + k, vh, TC_VW / 2)
 #define TC_HALF_TILE {TC_MR_NARROW, TC_VW / 2, gemm_ukernel_half, gemm_ukernel_half_koff, gemm_ukernel_half_roff}
+// Short tile for products with 6 or fewer rows and wide outputs (the weight gradient of
+// a 1x1 conv into 6 channels, computed transposed): 6 x 64, no padded rows.
+DEFINE_GEMM_UKERNEL(gemm_ukernel_short, 6, 4, i * lda + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(gemm_ukernel_short_koff, 6, 4, i + koff[k], vf, TC_VW)
+DEFINE_GEMM_UKERNEL(gemm_ukernel_short_roff, 6, 4, koff[i] + k, vf, TC_VW)
+#define TC_SHORT_TILE {6, 4 * TC_VW, gemm_ukernel_short, gemm_ukernel_short_koff, gemm_ukernel_short_roff}
 #else
+#define TC_SHORT_TILE {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff, gemm_ukernel_wide_roff}
 #define TC_HALF_TILE {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff, gemm_ukernel_narrow_roff}
 #endif
 
@@ -211,6 +218,7 @@ const tc_isa_kernels TC_TABLE = {
     .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff, gemm_ukernel_wide_roff},
     .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff, gemm_ukernel_narrow_roff},
     .gemm_half = TC_HALF_TILE,
+    .gemm_short = TC_SHORT_TILE,
     .maxpool2x2_forward = maxpool2x2_forward,
     .maxpool2x2_backward = maxpool2x2_backward,
     .relu_forward = relu_forward,

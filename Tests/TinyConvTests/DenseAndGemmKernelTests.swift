@@ -74,7 +74,8 @@ struct DenseAndGemmKernelTests {
     }
 
     @Test("GEMM with every transpose combination, accumulate, bias and ReLU",
-          arguments: [(1, 1, 1), (5, 7, 3), (13, 33, 17), (37, 6, 200), (100, 100, 400), (12, 32, 193), (25, 120, 700)])
+          arguments: [(1, 1, 1), (5, 7, 3), (13, 33, 17), (37, 6, 200), (100, 100, 400), (12, 32, 193), (25, 120, 700),
+                     (6, 120, 50), (3, 70, 10), (6, 64, 385)])
     func gemm(_ dims: (Int, Int, Int)) throws {
         let (m, n, k) = dims
         var rng = TestRNG(UInt64(m * 131 + n * 17 + k))
