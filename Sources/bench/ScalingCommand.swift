@@ -28,7 +28,7 @@ struct ScalingCommand: ParsableCommand {
         print("TinyConv scaling on \(machine.cpuModel) (\(machine.logicalCores) cores), ISA \(machine.isa), shards of \(shardSize)")
         var forkJoin: [Int: Double] = [:]
         for w in [1, 2, 4, 8, 16, 32] { forkJoin[w] = ScalingModel.measureForkJoin(workers: w) }
-        print("fork/join (empty concurrentPerform) by workers: " + forkJoin.sorted { $0.key < $1.key }
+        print("fork/join of the worker pool (empty rounds) by workers: " + forkJoin.sorted { $0.key < $1.key }
             .map { String(format: "%d: %.1f us", $0.key, $0.value * 1e6) }.joined(separator: ", "))
         var results: [Result] = []
         for m in model {

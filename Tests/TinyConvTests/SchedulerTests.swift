@@ -4,7 +4,9 @@ import Testing
 @Suite("Scheduler: Dispatch worker pool and shard hand-out")
 struct SchedulerTests {
     final class Counters: @unchecked Sendable {
-        var hits = [Int](repeating: 0, count: 16)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 16)  // one slot per worker
+        init() { hits.initialize(repeating: 0, count: 16) }
+        deinit { hits.deallocate() }
     }
 
     @Test("every worker runs exactly once per round, with more workers than cores, over many rounds")

@@ -1,40 +1,89 @@
 import Dispatch
+import Foundation
+import Synchronization
 
 /// The Dispatch backend's fork/join: W-1 persistent workers, each looping on its own
-/// serial Dispatch queue (so each gets a thread of its own even when there are more
-/// workers than cores), woken per round by a DispatchSemaphore, plus the calling
-/// thread as worker 0. A round allocates nothing (concurrentPerform turns its closure
-/// into a heap block on every call, and libdispatch's apply allocates a continuation
-/// when called from a non-Dispatch thread).
+/// serial Dispatch queue (so each has a thread even with more workers than cores), plus
+/// the calling thread as worker 0. A round allocates nothing (concurrentPerform turns
+/// its closure into a heap block on every call, and libdispatch's apply allocates a
+/// continuation when called from a non-Dispatch thread).
+///
+/// Hand-off: a round counter the workers spin on for up to `spinNanos` after their last
+/// task, then sleep on a DispatchSemaphore (a futex wake costs tens of microseconds, a
+/// spinning worker sees the next round within one). The join spins the same way on a
+/// finished counter. Sleep announcements use sequentially consistent atomics, so either
+/// the waker sees the sleeper or the sleeper sees the new round; an extra semaphore
+/// signal only causes a re-check.
 final class DispatchWorkerPool: @unchecked Sendable {
     typealias Body = @convention(c) (UnsafeMutableRawPointer?, Int) -> Void
 
+    /// How long an idle worker (or the joining caller) spins before it sleeps: long enough
+    /// to bridge the gaps inside and between training steps, short enough that idle
+    /// workers never compete with other work for long. No spinning at all when there are
+    /// more workers than cores: a spinner would then steal the core a worker needs.
+    let spinNanos: UInt64
+
+    final class Sleeper: Sendable {
+        let sleeping = Atomic<Bool>(false)
+        let wake = DispatchSemaphore(value: 0)
+    }
+
     let workers: Int
-    private let start: [DispatchSemaphore]
-    private let done = DispatchSemaphore(value: 0)
+    private let sleepers: [Sleeper]
+    private let caller = Sleeper()
+    private let exited = DispatchSemaphore(value: 0)
+    private let round = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
     private let queues: [DispatchQueue]
-    // The current round (written before the start signals, read after them).
+    // The current round: body and context are written before `round` is incremented and
+    // read only by that round's participants; every worker reads `participants` and
+    // `stopping`, which may already be the next round's, so they are atomic.
     private var body: Body?
     private var context: UnsafeMutableRawPointer?
-    private var participants = 0
-    private var stopping = false
+    private let participants = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
 
-    init(workers: Int) {
+    init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
         precondition(workers >= 1)
         self.workers = workers
-        start = (0..<workers).map { _ in DispatchSemaphore(value: 0) }
+        let requested = ProcessInfo.processInfo.environment["TINYCONV_SPIN_NS"].flatMap { UInt64($0) } ?? 100_000
+        spinNanos = workers <= cores ? requested : 0
+        sleepers = (0..<workers).map { _ in Sleeper() }
         queues = (0..<workers).map { DispatchQueue(label: "tinyconv.worker.\($0)", qos: .userInitiated) }
         for w in 1..<workers {
             queues[w].async { [self] in loop(worker: w) }
         }
     }
 
+    /// Spins, then sleeps, until `condition` holds; `me` is announced as sleeping while asleep.
+    @inline(__always)
+    private func waitUntil(_ me: Sleeper, _ condition: () -> Bool) {
+        let deadline = monotonicNanos() &+ spinNanos
+        var spins = 0
+        while !condition() {
+            spins &+= 1
+            if spins & 63 == 0 && monotonicNanos() > deadline {
+                me.sleeping.store(true, ordering: .sequentiallyConsistent)
+                if !condition() { me.wake.wait() }
+                me.sleeping.store(false, ordering: .sequentiallyConsistent)
+            }
+        }
+    }
+
+    private func wakeIfSleeping(_ s: Sleeper) {
+        if s.sleeping.load(ordering: .sequentiallyConsistent) { s.wake.signal() }
+    }
+
     private func loop(worker w: Int) {
+        var seen = 0
         while true {
-            start[w].wait()
-            if stopping { done.signal(); return }
+            waitUntil(sleepers[w]) { round.load(ordering: .sequentiallyConsistent) != seen }
+            seen = round.load(ordering: .acquiring)
+            if stopping.load(ordering: .acquiring) { exited.signal(); return }
+            guard w < participants.load(ordering: .acquiring) else { continue }
             body!(context, w)
-            done.signal()
+            finished.add(1, ordering: .sequentiallyConsistent)
+            wakeIfSleeping(caller)
         }
     }
 
@@ -42,18 +91,22 @@ final class DispatchWorkerPool: @unchecked Sendable {
     /// returns when all are done.
     func run(_ n: Int, _ body: Body, _ context: UnsafeMutableRawPointer?) {
         let n = min(max(n, 1), workers)
+        if n == 1 { body(context, 0); return }
         self.body = body
         self.context = context
-        participants = n
-        for w in 1..<n { start[w].signal() }
+        participants.store(n, ordering: .relaxed)
+        finished.store(0, ordering: .relaxed)
+        round.add(1, ordering: .sequentiallyConsistent)
+        for w in 1..<n { wakeIfSleeping(sleepers[w]) }
         body(context, 0)
-        for _ in 1..<n { done.wait() }
+        waitUntil(caller) { finished.load(ordering: .sequentiallyConsistent) == n - 1 }
     }
 
     /// Stops the workers; the pool cannot be used afterwards.
     func shutdown() {
-        stopping = true
-        for w in 1..<workers { start[w].signal() }
-        for _ in 1..<workers { done.wait() }
+        stopping.store(true, ordering: .relaxed)
+        round.add(1, ordering: .sequentiallyConsistent)
+        for w in 1..<workers { wakeIfSleeping(sleepers[w]) }
+        for _ in 1..<workers { exited.wait() }
     }
 }
