@@ -51,7 +51,7 @@ public enum SVGChart {
     public static func lineCharts(title: String, panels: [String], series: [String], points: [[[(Double, Double)]]]) -> String {
         let pw = 360.0, ph = 240.0, cols = 2
         let rows = (panels.count + cols - 1) / cols
-        let width = Int(Double(cols) * pw) + 40, height = Int(Double(rows) * ph) + 110
+        let width = Int(Double(cols) * pw) + 40, height = Int(Double(rows) * ph) + 130
         var out = header(width: width, height: height, title: title)
         for (p, name) in panels.enumerated() {
             let ox = 20 + Double(p % cols) * pw, oy = 50 + Double(p / cols) * ph
@@ -79,11 +79,13 @@ public enum SVGChart {
             }
         }
         var lx = 30.0
-        let ly = Double(height) - 40
+        var ly = Double(height) - 60
         for (s, name) in series.enumerated() {
+            let w = 40 + Double(name.count * 7)
+            if lx + w > Double(width) - 10 { lx = 30; ly += 18 }  // wrap the legend
             out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"3\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">%@</text>\n",
                           lx, ly, lx + 18, ly, palette[s % palette.count], lx + 22, ly + 4, esc(name))
-            lx += 40 + Double(name.count * 7)
+            lx += w
         }
         return out + "</svg>\n"
     }
