@@ -10,16 +10,36 @@ struct ScalingCommand: ParsableCommand {
 
     @Option(help: "Model names or specs (repeatable).") var model: [String] = ["custom", "lenet5"]
     @Option(help: "Samples per micro-shard.") var shardSize = 8
-    @Option(help: "Timed repeats (interleaved).") var repeats = 15
+    @Option(help: "Timed repeats (interleaved).") var repeats = 21
     @Option(help: "Steps per repeat.") var steps = 10
     @Option(help: "Write the measurements and projections as JSON.") var json: String?
 
     struct Result: Codable {
         var model: String
-        var medians: [String: Double]        // "dispatch/1", "dispatch/2", "openmp/2" -> seconds per step
-        var speedup2v1: [Double]             // ratio, low, high
-        var dispatchOverOpenmp: [Double]     // openmp time / dispatch time at 2 threads: ratio, low, high
+        var medians: [String: Double]        // configuration -> median seconds per step
+        var speedup2v1: [Double]             // 1-thread / 2-thread step time: ratio, low, high (95% CI)
+        var dispatchOverOpenmp: [Double]     // OpenMP / Dispatch step time at 2 threads: ratio, low, high
         var projections: [ScalingModel]
+    }
+
+    /// Step times of one model under two (threads, backend) configurations, `repeats`
+    /// interleaved pairs (A B, B A, ...), seconds per step.
+    func paired(_ name: String, _ spec: NetworkSpec, _ a: (Int, SchedulerBackend), _ b: (Int, SchedulerBackend)) throws
+        -> (a: [Double], b: [Double]) {
+        let benches = try [a, b].map { (t, backend) -> StepBenchmark in
+            var o = StepBenchmark.Options()
+            (o.batchSize, o.threads, o.scheduler, o.shardSize, o.stepsPerRepeat, o.repeats, o.profile) = (32, t, backend, shardSize, steps, 1, false)
+            return try StepBenchmark(models: [(name, spec)], options: o)
+        }
+        var samples: [[Double]] = [[], []]
+        for r in 0..<repeats {
+            for i in (r % 2 == 0 ? [0, 1] : [1, 0]) {
+                benches[i].resetTimings()
+                benches[i].run()
+                samples[i].append(benches[i].stepSeconds[0][0])
+            }
+        }
+        return (samples[0], samples[1])
     }
 
     func run() throws {
@@ -33,30 +53,17 @@ struct ScalingCommand: ParsableCommand {
         var results: [Result] = []
         for m in model {
             let spec = try ModelZoo.spec(m)
-            var configs: [(String, Int, SchedulerBackend)] = [("dispatch/1", 1, .dispatch), ("dispatch/2", 2, .dispatch), ("openmp/2", 2, .openmp)]
-            configs = configs.filter { $0.1 <= max(2, machine.logicalCores) }
-            // One StepBenchmark per configuration, repeats interleaved across them by hand.
-            var benches: [StepBenchmark] = []
-            for (_, t, b) in configs {
-                var o = StepBenchmark.Options()
-                (o.batchSize, o.threads, o.scheduler, o.shardSize, o.stepsPerRepeat, o.repeats, o.profile) = (32, t, b, shardSize, steps, 1, false)
-                benches.append(try StepBenchmark(models: [(m, spec)], options: o))
-            }
-            var samples = Array(repeating: [Double](), count: configs.count)
-            for _ in 0..<repeats {
-                for (i, bench) in benches.enumerated() {
-                    bench.resetTimings()
-                    bench.run()
-                    samples[i].append(bench.stepSeconds[0][0])
-                }
-            }
-            var medians: [String: Double] = [:]
-            for (i, c) in configs.enumerated() { medians[c.0] = Statistics.median(samples[i]) }
-            let sp = Statistics.pairedRatioCI(samples[0], samples[1])
-            let dv = Statistics.pairedRatioCI(samples[2], samples[1])
-            print(String(format: "%@: step %.2f ms at 1 thread, %.2f ms at 2 (speed-up %.2fx, 95%% CI %.2f-%.2f); OpenMP at 2 threads %.2f ms: Dispatch is %.2fx faster (95%% CI %.2f-%.2f)",
+            // Two interleaved comparisons, the OpenMP one second so that the OpenMP runtime
+            // does not exist yet while the thread scaling is measured.
+            let d1 = try paired(m, spec, (1, .dispatch), (2, .dispatch))
+            let dv = try paired(m, spec, (2, .openmp), (2, .dispatch))
+            let sp = Statistics.pairedRatioMedianCI(d1.a, d1.b)
+            let ov = Statistics.pairedRatioMedianCI(dv.a, dv.b)
+            let medians = ["dispatch/1": Statistics.median(d1.a), "dispatch/2": Statistics.median(d1.b),
+                           "openmp/2": Statistics.median(dv.a), "dispatch/2 (vs openmp)": Statistics.median(dv.b)]
+            print(String(format: "%@: step %.2f ms at 1 thread, %.2f ms at 2: speed-up %.2fx (95%% CI %.2f-%.2f); OpenMP at 2 threads %.2f ms vs Dispatch %.2f ms: Dispatch is %.2fx faster (95%% CI %.2f-%.2f)",
                          m, 1e3 * medians["dispatch/1"]!, 1e3 * medians["dispatch/2"]!, sp.ratio, sp.low, sp.high,
-                         1e3 * medians["openmp/2"]!, dv.ratio, dv.low, dv.high))
+                         1e3 * medians["openmp/2"]!, 1e3 * medians["dispatch/2 (vs openmp)"]!, ov.ratio, ov.low, ov.high))
             // Projection inputs from a profiled single-thread run at each batch size.
             var projections: [ScalingModel] = []
             for batch in [32, 128] {
@@ -78,7 +85,7 @@ struct ScalingCommand: ParsableCommand {
                 }
             }
             results.append(Result(model: m, medians: medians, speedup2v1: [sp.ratio, sp.low, sp.high],
-                                  dispatchOverOpenmp: [dv.ratio, dv.low, dv.high], projections: projections))
+                                  dispatchOverOpenmp: [ov.ratio, ov.low, ov.high], projections: projections))
         }
         if let json {
             let e = JSONEncoder()
