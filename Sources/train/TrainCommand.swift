@@ -28,7 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "ISA to force: generic, avx2, avx512.") var isa: String?
 
     func run() throws {
-        do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch {
+        do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch {
             FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
             throw ExitCode(1)
         }
