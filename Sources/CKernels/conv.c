@@ -37,7 +37,10 @@ static size_t cin1_workspace_floats(tc_conv_shape s) {
     const size_t ncp = (size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR;
     const size_t kk = (size_t)s.k * s.k;
     const size_t panels = (kk > 192 ? kk : 192) * ncp;  // forward: taps x N; backward: 192 positions x N
-    return plane + panels + (size_t)s.cout + TC_MAX_NR + 64;
+    const size_t kpad = ((size_t)(s.h + 2 * s.pad - s.k + 1) * (s.w + 2 * s.pad) + TC_MAX_NR) / 16 * 16 + 16;
+    const size_t transposed = (size_t)(s.cout + TC_CIN1_WGRAD_CHANNELS - 1) / TC_CIN1_WGRAD_CHANNELS *
+                              TC_CIN1_WGRAD_CHANNELS * kpad;  // narrow weight gradient
+    return plane + (panels > transposed ? panels : transposed) + (size_t)s.cout + TC_MAX_NR + 64;
 }
 
 static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, const float *b,
@@ -86,8 +89,44 @@ static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, c
 // dw [taps][Cout] (+)= sum over positions of P[pos + koff[tap]] * dy[pos][Cout], with
 // positions running over the padded width (columns ox >= Wo get zero dy rows), so one
 // image is one contiguous stretch of the plane: A(tap, pos) = P[koff[tap] + pos].
+// Few output channels (LeNet-5's conv1: 6): vectorize along positions instead, with the
+// output gradient transposed to [channel][position] per image (zero past Wo and past the
+// last row, channels padded to a multiple of 6 with zero rows).
+static void conv_backward_weights_cin1_narrow(tc_conv_shape s, const float *x, const float *dy, float *dw,
+                                              int accumulate, float *workspace) {
+    const tc_isa_kernels *t = tc_active_kernels();
+    const size_t T = taps(s), co = (size_t)s.cout, vw = (size_t)t->vector_floats;
+    const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
+    const size_t kpad = ((size_t)ho * wp + vw - 1) / vw * vw;
+    const size_t cpad = (co + TC_CIN1_WGRAD_CHANNELS - 1) / TC_CIN1_WGRAD_CHANNELS * TC_CIN1_WGRAD_CHANNELS;
+    float *plane = workspace;
+    float *dyt = plane + (size_t)hp * wp + CIN1_SLACK;  // [cpad][kpad]
+    int32_t koff[CIN1_MAX_TAPS];
+    for (size_t i = 0; i < T; i++) koff[i] = (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k);
+    if (!accumulate) memset(dw, 0, T * co * sizeof(float));
+    memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
+    memset(dyt, 0, cpad * kpad * sizeof(float));
+    for (int n = 0; n < s.n; n++) {
+        const float *img = x + (size_t)n * s.h * s.w;
+        for (int r = 0; r < s.h; r++)
+            memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+        const float *dyn = dy + (size_t)n * ho * wo * co;
+        for (size_t c = 0; c < co; c++)  // contiguous writes, short-stride reads
+            for (int oy = 0; oy < ho; oy++) {
+                float *dst = dyt + c * kpad + (size_t)oy * wp;
+                const float *src = dyn + (size_t)oy * wo * co + c;
+                for (int ox = 0; ox < wo; ox++) dst[ox] = src[(size_t)ox * co];
+            }
+        t->conv1ch_weight_grad(kpad, plane, dyt, (int)T, koff, s.cout, dw);
+    }
+}
+
 static void conv_backward_weights_cin1(tc_conv_shape s, const float *x, const float *dy, float *dw,
                                        int accumulate, float *workspace) {
+    if (s.cout <= 8) {
+        conv_backward_weights_cin1_narrow(s, x, dy, dw, accumulate, workspace);
+        return;
+    }
     const tc_isa_kernels *t = tc_active_kernels();
     const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, T = taps(s), co = (size_t)s.cout;

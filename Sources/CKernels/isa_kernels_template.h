@@ -155,6 +155,41 @@ static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
     }
 }
 
+// Weight gradient of a Cin = 1 conv with few output channels, vectorized along positions:
+//   dw[t][c] += sum_k plane[koff[t] + k] * dyt[c][k],  k < kpad (a multiple of TC_VW)
+// dyt holds the output gradient transposed, one row of kpad per channel, padded with zero
+// rows to a multiple of TC_WG_CB channels. Accumulators: TB taps x CB channels, in registers
+// (3 x 6 + 6 + 1 of AVX-512's 32; 1 x 6 + 6 + 1 of AVX2's 16).
+#define TC_WG_TB (TC_VW >= 16 ? 3 : 1)
+#define TC_WG_CB TC_CIN1_WGRAD_CHANNELS
+static void conv1ch_weight_grad(size_t kpad, const float *plane, const float *dyt, int taps,
+                                const int32_t *koff, int cout, float *dw) {
+    for (int c0 = 0; c0 < cout; c0 += TC_WG_CB) {
+        const float *d0 = dyt + (size_t)c0 * kpad;
+        for (int t0 = 0; t0 < taps; t0 += TC_WG_TB) {
+            const float *p[TC_WG_TB];
+            for (int j = 0; j < TC_WG_TB; j++) p[j] = plane + koff[t0 + j < taps ? t0 + j : taps - 1];
+            vf acc[TC_WG_TB][TC_WG_CB];
+            for (int j = 0; j < TC_WG_TB; j++)
+                for (int c = 0; c < TC_WG_CB; c++) acc[j][c] = (vf){0};
+            for (size_t k = 0; k < kpad; k += TC_VW) {
+                vf d[TC_WG_CB];
+                for (int c = 0; c < TC_WG_CB; c++) d[c] = ld(d0 + (size_t)c * kpad + k);
+                for (int j = 0; j < TC_WG_TB; j++) {
+                    const vf pv = ld(p[j] + k);
+                    for (int c = 0; c < TC_WG_CB; c++) acc[j][c] = VFMA(pv, d[c], acc[j][c]);
+                }
+            }
+            for (int j = 0; j < TC_WG_TB && t0 + j < taps; j++)
+                for (int c = 0; c < TC_WG_CB && c0 + c < cout; c++) {
+                    float s = 0.0f;
+                    for (int l = 0; l < TC_VW; l++) s += acc[j][c][l];
+                    dw[(size_t)(t0 + j) * cout + c0 + c] += s;
+                }
+        }
+    }
+}
+
 static void relu_forward(size_t count, const float *x, float *y) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(y + i, VMAX(ld(x + i), (vf){0}));
@@ -221,6 +256,7 @@ const tc_isa_kernels TC_TABLE = {
     .gemm_short = TC_SHORT_TILE,
     .maxpool2x2_forward = maxpool2x2_forward,
     .maxpool2x2_backward = maxpool2x2_backward,
+    .conv1ch_weight_grad = conv1ch_weight_grad,
     .relu_forward = relu_forward,
     .relu_backward = relu_backward,
     .sgd_momentum = sgd_momentum,

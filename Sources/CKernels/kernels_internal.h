@@ -32,6 +32,8 @@ typedef struct {
     void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx, int relu_mask);
+    void (*conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
+                                const int32_t *koff, int cout, float *dw);
     void (*relu_forward)(size_t count, const float *x, float *y);
     void (*relu_backward)(size_t count, const float *y, const float *dy, float *dx);
     void (*sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
@@ -48,6 +50,9 @@ extern const tc_isa_kernels tc_kernels_avx512;
 
 /// The table for the active ISA.
 const tc_isa_kernels *tc_active_kernels(void);
+
+// Channels per block of the narrow Cin = 1 weight-gradient kernel (conv.c pads to it).
+#define TC_CIN1_WGRAD_CHANNELS 6
 
 // Largest tile any ISA uses (for stack edge tiles).
 #define TC_MAX_MR 12
