@@ -3,7 +3,8 @@
 #   1. set-up (system packages, real MNIST fetched and verified),
 #   2. an end-to-end run on the real MNIST: train, checkpoint, evaluate, bad input,
 #   3. the thread-sanitized scheduler tests,
-#   4. the unit and property tests (swift test).
+#   4. a build of the package-benchmark suite (not run: timings are not tests),
+#   5. the unit and property tests (swift test).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -70,6 +71,9 @@ ARCHER="$(ls /usr/lib/llvm-*/lib/libarcher.so 2>/dev/null | sort -V | tail -1 ||
 OMP_TOOL_LIBRARIES="$ARCHER" TSAN_OPTIONS="ignore_noninstrumented_modules=1 report_thread_leaks=0 halt_on_error=1" \
     swift test --sanitize=thread --scratch-path .build-tsan --filter "Training|Scheduler" 2>&1 | tail -3
 test "${PIPESTATUS[0]}" -eq 0
+
+echo "== the package-benchmark suite builds (it is run by hand: see README)"
+(cd Benchmarks && swift build -c release --scratch-path ../.build-benchmarks 2>&1 | tail -1)
 
 echo "== unit tests"
 swift test
