@@ -27,44 +27,38 @@ struct ConvTester {
         tc_ref_conv2d_backward_weights(s.c, x.absolute, dy.absolute, &magDW, &magDB, 1)
         let taps = s.kernel * s.kernel * s.inChannels
         let rows = s.batch * s.outHeight * s.outWidth
-        var ws = [Float](repeating: .nan, count: s.workspaceFloats)
+        let ws = FloatBuffer(count: s.workspaceFloats, value: .nan)
         try forEachISA { isa in
-            var y = [Float](repeating: .nan, count: s.outputCount)
-            var dx = [Float](repeating: .nan, count: s.inputCount)
-            var dw = dwInit, db = dbInit
+            let y = FloatBuffer(count: s.outputCount, value: .nan)
+            let dx = FloatBuffer(count: s.inputCount, value: .nan)
+            let dw = FloatBuffer(dwInit), db = FloatBuffer(dbInit)
             try x.withUnsafeBufferPointer { xp in
                 try w.withUnsafeBufferPointer { wp in
                     try b.withUnsafeBufferPointer { bp in
                         try dy.withUnsafeBufferPointer { dyp in
-                            try Conv2DKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.bufferPointer, relu: relu,
-                                                     workspace: ws.bufferPointer)
-                            try Conv2DKernel.backwardData(s, dy: dyp, weights: wp, dx: dx.bufferPointer,
-                                                          workspace: ws.bufferPointer)
-                            try Conv2DKernel.backwardWeights(s, x: xp, dy: dyp, dw: dw.bufferPointer,
-                                                             db: db.bufferPointer, accumulate: true,
-                                                             workspace: ws.bufferPointer)
+                            try Conv2DKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.buffer, relu: relu,
+                                                     workspace: ws.buffer)
+                            try Conv2DKernel.backwardData(s, dy: dyp, weights: wp, dx: dx.buffer,
+                                                          workspace: ws.buffer)
+                            try Conv2DKernel.backwardWeights(s, x: xp, dy: dyp, dw: dw.buffer,
+                                                             db: db.buffer, accumulate: true,
+                                                             workspace: ws.buffer)
                         }
                     }
                 }
             }
-            let f = firstMismatch(y, refY, magnitude: magY, terms: taps + 1)
+            let f = firstMismatch(y.array, refY, magnitude: magY, terms: taps + 1)
             #expect(f == nil, "forward \(s) relu=\(relu) on \(isa): \(f!)")
-            let d = firstMismatch(dx, refDX, magnitude: magDX, terms: s.kernel * s.kernel * s.outChannels)
+            let d = firstMismatch(dx.array, refDX, magnitude: magDX, terms: s.kernel * s.kernel * s.outChannels)
             #expect(d == nil, "backward-data \(s) on \(isa): \(d!)")
-            let g = firstMismatch(dw, refDW, magnitude: magDW, terms: rows + 1)
+            let g = firstMismatch(dw.array, refDW, magnitude: magDW, terms: rows + 1)
             #expect(g == nil, "backward-weights \(s) on \(isa): \(g!)")
-            let gb = firstMismatch(db, refDB, magnitude: magDB, terms: rows + 1)
+            let gb = firstMismatch(db.array, refDB, magnitude: magDB, terms: rows + 1)
             #expect(gb == nil, "bias gradient \(s) on \(isa): \(gb!)")
         }
     }
 }
 
-extension Array where Element == Float {
-    /// A mutable buffer view valid for the duration of the enclosing call (test-only helper).
-    var bufferPointer: UnsafeMutableBufferPointer<Float> {
-        mutating get { withUnsafeMutableBufferPointer { $0 } }
-    }
-}
 
 @Suite("Conv2D kernels vs naive twins")
 struct ConvKernelTests {
@@ -118,14 +112,14 @@ struct ConvKernelTests {
         let s = ConvShape(batch: 2, height: 9, width: 8, inChannels: 7, outChannels: 17, kernel: 3, padding: 1)
         var rng = TestRNG(5)
         let x = rng.array(s.inputCount), dy = rng.array(s.outputCount)
-        var ws = [Float](repeating: 0, count: s.workspaceFloats)
-        var dw = [Float](repeating: 1e9, count: s.weightCount), db = [Float](repeating: 1e9, count: 17)
+        let ws = FloatBuffer(count: s.workspaceFloats)
+        let dw = FloatBuffer(count: s.weightCount, value: 1e9), db = FloatBuffer(count: 17, value: 1e9)
         var refDW = [Float](repeating: 0, count: s.weightCount), refDB = [Float](repeating: 0, count: 17)
         tc_ref_conv2d_backward_weights(s.c, x, dy, &refDW, &refDB, 0)
         try x.withUnsafeBufferPointer { xp in
             try dy.withUnsafeBufferPointer { dyp in
-                try Conv2DKernel.backwardWeights(s, x: xp, dy: dyp, dw: dw.bufferPointer, db: db.bufferPointer,
-                                                 accumulate: false, workspace: ws.bufferPointer)
+                try Conv2DKernel.backwardWeights(s, x: xp, dy: dyp, dw: dw.buffer, db: db.buffer,
+                                                 accumulate: false, workspace: ws.buffer)
             }
         }
         for i in 0..<dw.count { #expect(abs(dw[i] - refDW[i]) < 1e-3) }

@@ -33,32 +33,32 @@ struct DenseAndGemmKernelTests {
         tc_ref_dense_backward_data(n, i, o, dy.absolute, w.absolute, &magDX)
         tc_ref_dense_backward_weights(n, i, o, x, dy, &refDW, &refDB, 0)
         tc_ref_dense_backward_weights(n, i, o, x.absolute, dy.absolute, &magDW, &magDB, 0)
-        var ws = [Float](repeating: .nan, count: s.workspaceFloats)
+        let ws = FloatBuffer(count: s.workspaceFloats, value: .nan)
         try forEachISA { isa in
-            var y = [Float](repeating: .nan, count: refY.count), dx = [Float](repeating: .nan, count: refDX.count)
-            var dw = [Float](repeating: .nan, count: refDW.count), db = [Float](repeating: .nan, count: refDB.count)
+            let y = FloatBuffer(count: refY.count, value: .nan), dx = FloatBuffer(count: refDX.count, value: .nan)
+            let dw = FloatBuffer(count: refDW.count, value: .nan), db = FloatBuffer(count: refDB.count, value: .nan)
             try x.withUnsafeBufferPointer { xp in
                 try w.withUnsafeBufferPointer { wp in
                     try b.withUnsafeBufferPointer { bp in
                         try dy.withUnsafeBufferPointer { dyp in
-                            try DenseKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.bufferPointer, relu: relu,
-                                                    workspace: ws.bufferPointer)
-                            try DenseKernel.backwardData(s, dy: dyp, weights: wp, dx: dx.bufferPointer,
-                                                         workspace: ws.bufferPointer)
-                            try DenseKernel.backwardWeights(s, x: xp, dy: dyp, dw: dw.bufferPointer, db: db.bufferPointer,
-                                                            accumulate: false, workspace: ws.bufferPointer)
+                            try DenseKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.buffer, relu: relu,
+                                                    workspace: ws.buffer)
+                            try DenseKernel.backwardData(s, dy: dyp, weights: wp, dx: dx.buffer,
+                                                         workspace: ws.buffer)
+                            try DenseKernel.backwardWeights(s, x: xp, dy: dyp, dw: dw.buffer, db: db.buffer,
+                                                            accumulate: false, workspace: ws.buffer)
                         }
                     }
                 }
             }
             let tag = "\(s.batch)x\(s.inputs)->\(s.outputs) on \(isa)"
-            let f = firstMismatch(y, refY, magnitude: magY, terms: s.inputs + 1)
+            let f = firstMismatch(y.array, refY, magnitude: magY, terms: s.inputs + 1)
             #expect(f == nil, "dense forward \(tag): \(f!)")
-            let d = firstMismatch(dx, refDX, magnitude: magDX, terms: s.outputs)
+            let d = firstMismatch(dx.array, refDX, magnitude: magDX, terms: s.outputs)
             #expect(d == nil, "dense backward-data \(tag): \(d!)")
-            let g = firstMismatch(dw, refDW, magnitude: magDW, terms: s.batch)
+            let g = firstMismatch(dw.array, refDW, magnitude: magDW, terms: s.batch)
             #expect(g == nil, "dense backward-weights \(tag): \(g!)")
-            let gb = firstMismatch(db, refDB, magnitude: magDB, terms: s.batch)
+            let gb = firstMismatch(db.array, refDB, magnitude: magDB, terms: s.batch)
             #expect(gb == nil, "dense bias gradient \(tag): \(gb!)")
         }
     }

@@ -27,22 +27,23 @@ struct ElementwiseKernelTests {
         tc_ref_relu_backward(x.count, x, refDX, &unfused)
         #expect(unfused == refMasked)
         try forEachISA { isa in
-            var y = [Float](repeating: .nan, count: dy.count), dx = [Float](repeating: .nan, count: x.count)
-            var masked = dx
+            let y = FloatBuffer(count: dy.count, value: .nan), dx = FloatBuffer(count: x.count, value: .nan)
+            let masked = FloatBuffer(count: x.count, value: .nan)
             try x.withUnsafeBufferPointer { xp in
-                try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: xp, y: y.bufferPointer)
-                try y.withUnsafeBufferPointer { yp in
+                try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: xp, y: y.buffer)
+                do {
+                    let yp = y.readOnly
                     try dy.withUnsafeBufferPointer { dyp in
                         try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: xp, y: yp, dy: dyp,
-                                                   dx: dx.bufferPointer)
+                                                   dx: dx.buffer)
                         try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: xp, y: yp, dy: dyp,
-                                                   dx: masked.bufferPointer, reluMask: true)
+                                                   dx: masked.buffer, reluMask: true)
                     }
                 }
             }
-            #expect(y == refY, "maxpool forward \(d) on \(isa)")
-            #expect(dx == refDX, "maxpool backward \(d) on \(isa)")
-            #expect(masked == refMasked, "maxpool backward with the ReLU mask \(d) on \(isa)")
+            #expect(y.array == refY, "maxpool forward \(d) on \(isa)")
+            #expect(dx.array == refDX, "maxpool backward \(d) on \(isa)")
+            #expect(masked.array == refMasked, "maxpool backward with the ReLU mask \(d) on \(isa)")
         }
     }
 
@@ -56,14 +57,12 @@ struct ElementwiseKernelTests {
         tc_ref_relu_forward(count, x, &refY)
         tc_ref_relu_backward(count, refY, dy, &refDX)
         try forEachISA { isa in
-            var y = [Float](repeating: .nan, count: count)
-            try x.withUnsafeBufferPointer { try ReLUKernel.forward(x: $0, y: y.bufferPointer) }
-            var inPlace = dy
-            try y.withUnsafeBufferPointer { yp in
-                try dy.withUnsafeBufferPointer { try ReLUKernel.backward(y: yp, dy: $0, dx: inPlace.bufferPointer) }
-            }
-            #expect(y == refY, "relu forward \(count) on \(isa)")
-            #expect(inPlace == refDX, "relu backward \(count) on \(isa)")
+            let y = FloatBuffer(count: count, value: .nan)
+            try x.withUnsafeBufferPointer { try ReLUKernel.forward(x: $0, y: y.buffer) }
+            let inPlace = FloatBuffer(dy)  // dx aliases dy
+            try ReLUKernel.backward(y: y.readOnly, dy: inPlace.readOnly, dx: inPlace.buffer)
+            #expect(y.array == refY, "relu forward \(count) on \(isa)")
+            #expect(inPlace.array == refDX, "relu backward \(count) on \(isa)")
         }
     }
 
@@ -90,10 +89,11 @@ struct ElementwiseKernelTests {
         for i in 0..<count { #expect(abs(y[i] - refY[i]) <= 1e-6 * abs(refY[i])) }
         let kept = mask.reduce(0) { $0 + Int($1) }
         #expect(abs(Double(kept) / Double(count) - 0.7) < 0.05, "keep fraction \(kept)/\(count)")
-        var dx = [Float](repeating: 0, count: count), refDX = dx
+        let dx = FloatBuffer(count: count)
+        var refDX = [Float](repeating: 0, count: count)
         tc_ref_dropout_backward(count, rate, refMask, dy, &refDX)
         try mask.withUnsafeBufferPointer { mp in
-            try dy.withUnsafeBufferPointer { try DropoutKernel.backward(rate: rate, mask: mp, dy: $0, dx: dx.bufferPointer) }
+            try dy.withUnsafeBufferPointer { try DropoutKernel.backward(rate: rate, mask: mp, dy: $0, dx: dx.buffer) }
         }
         for i in 0..<count { #expect(abs(dx[i] - refDX[i]) <= 1e-6 * abs(refDX[i])) }
         // other seeds and streams give other masks
@@ -111,11 +111,11 @@ struct ElementwiseKernelTests {
         let labels = (0..<n).map { Int32($0 % classes) }
         var refP = [Float](repeating: 0, count: n * classes), refD = refP
         let refLoss = tc_ref_softmax_xent(Int32(n), Int32(classes), logits, labels, &refP, &refD, 1.0 / Float(n))
-        var p = refP, d = refD
+        let p = FloatBuffer(count: refP.count, value: .nan), d = FloatBuffer(count: refD.count, value: .nan)
         let loss = try logits.withUnsafeBufferPointer { lp in
             try labels.withUnsafeBufferPointer { lb in
                 try SoftmaxCrossEntropyKernel.forwardBackward(rows: n, classes: classes, logits: lp, labels: lb,
-                                                             probabilities: p.bufferPointer, dlogits: d.bufferPointer,
+                                                             probabilities: p.buffer, dlogits: d.buffer,
                                                              gradScale: 1.0 / Float(n))
             }
         }
@@ -133,9 +133,9 @@ struct ElementwiseKernelTests {
         var refW = w0, refV = v0
         tc_ref_sgd_momentum(count, 0.01, 0.9, 0.001, &refW, &refV, g)
         try forEachISA { isa in
-            var w = w0, v = v0
-            try g.withUnsafeBufferPointer { try SGDKernel.step(lr: 0.01, momentum: 0.9, l2: 0.001, weights: w.bufferPointer,
-                                                               velocity: v.bufferPointer, gradient: $0) }
+            let w = FloatBuffer(w0), v = FloatBuffer(v0)
+            try g.withUnsafeBufferPointer { try SGDKernel.step(lr: 0.01, momentum: 0.9, l2: 0.001, weights: w.buffer,
+                                                               velocity: v.buffer, gradient: $0) }
             for i in 0..<count {
                 #expect(abs(w[i] - refW[i]) <= 2 * Float.ulpOfOne * (abs(w0[i]) + abs(refV[i]) + 1e-3), "w[\(i)] on \(isa)")
                 #expect(abs(v[i] - refV[i]) <= 2 * Float.ulpOfOne * (abs(v0[i]) + 0.01 * abs(g[i]) + 1e-3), "v[\(i)] on \(isa)")

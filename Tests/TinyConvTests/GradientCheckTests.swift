@@ -34,28 +34,28 @@ struct GradientCheckTests {
         var rng = TestRNG(99)
         let x = rng.array(s.inputCount), w = rng.array(s.weightCount), b = rng.array(s.outChannels)
         let r = rng.array(s.outputCount)
-        var ws = [Float](repeating: 0, count: s.workspaceFloats)
+        let ws = FloatBuffer(count: s.workspaceFloats)
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) throws -> Double {
-            var y = [Float](repeating: 0, count: s.outputCount)
+            let y = FloatBuffer(count: s.outputCount)
             try x.withUnsafeBufferPointer { xp in try w.withUnsafeBufferPointer { wp in try b.withUnsafeBufferPointer { bp in
-                try Conv2DKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.bufferPointer, relu: false, workspace: ws.bufferPointer)
+                try Conv2DKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.buffer, relu: false, workspace: ws.buffer)
             } } }
-            return Self.dot(y, r)
+            return Self.dot(y.array, r)
         }
-        var dx = [Float](repeating: 0, count: s.inputCount), dw = [Float](repeating: 0, count: s.weightCount)
-        var db = [Float](repeating: 0, count: s.outChannels)
+        let dx = FloatBuffer(count: s.inputCount), dw = FloatBuffer(count: s.weightCount)
+        let db = FloatBuffer(count: s.outChannels)
         try r.withUnsafeBufferPointer { rp in
             try w.withUnsafeBufferPointer { wp in
-                try Conv2DKernel.backwardData(s, dy: rp, weights: wp, dx: dx.bufferPointer, workspace: ws.bufferPointer)
+                try Conv2DKernel.backwardData(s, dy: rp, weights: wp, dx: dx.buffer, workspace: ws.buffer)
             }
             try x.withUnsafeBufferPointer { xp in
-                try Conv2DKernel.backwardWeights(s, x: xp, dy: rp, dw: dw.bufferPointer, db: db.bufferPointer,
-                                                 accumulate: false, workspace: ws.bufferPointer)
+                try Conv2DKernel.backwardWeights(s, x: xp, dy: rp, dw: dw.buffer, db: db.buffer,
+                                                 accumulate: false, workspace: ws.buffer)
             }
         }
-        try Self.check("dx", x, analytic: dx) { try forward($0, w, b) }
-        try Self.check("dw", w, analytic: dw) { try forward(x, $0, b) }
-        try Self.check("db", b, analytic: db) { try forward(x, w, $0) }
+        try Self.check("dx", x, analytic: dx.array) { try forward($0, w, b) }
+        try Self.check("dw", w, analytic: dw.array) { try forward(x, $0, b) }
+        try Self.check("db", b, analytic: db.array) { try forward(x, w, $0) }
     }
 
     @Test("dense backward-data and backward-weights")
@@ -63,25 +63,25 @@ struct GradientCheckTests {
         let s = DenseShape(batch: 3, inputs: 17, outputs: 10)
         var rng = TestRNG(5)
         let x = rng.array(51), w = rng.array(170), b = rng.array(10), r = rng.array(30)
-        var ws = [Float](repeating: 0, count: s.workspaceFloats)
+        let ws = FloatBuffer(count: s.workspaceFloats)
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) throws -> Double {
-            var y = [Float](repeating: 0, count: 30)
+            let y = FloatBuffer(count: 30)
             try x.withUnsafeBufferPointer { xp in try w.withUnsafeBufferPointer { wp in try b.withUnsafeBufferPointer { bp in
-                try DenseKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.bufferPointer, relu: false, workspace: ws.bufferPointer)
+                try DenseKernel.forward(s, x: xp, weights: wp, bias: bp, y: y.buffer, relu: false, workspace: ws.buffer)
             } } }
-            return Self.dot(y, r)
+            return Self.dot(y.array, r)
         }
-        var dx = [Float](repeating: 0, count: 51), dw = [Float](repeating: 0, count: 170), db = [Float](repeating: 0, count: 10)
+        let dx = FloatBuffer(count: 51), dw = FloatBuffer(count: 170), db = FloatBuffer(count: 10)
         try r.withUnsafeBufferPointer { rp in
-            try w.withUnsafeBufferPointer { try DenseKernel.backwardData(s, dy: rp, weights: $0, dx: dx.bufferPointer, workspace: ws.bufferPointer) }
+            try w.withUnsafeBufferPointer { try DenseKernel.backwardData(s, dy: rp, weights: $0, dx: dx.buffer, workspace: ws.buffer) }
             try x.withUnsafeBufferPointer {
-                try DenseKernel.backwardWeights(s, x: $0, dy: rp, dw: dw.bufferPointer, db: db.bufferPointer, accumulate: false,
-                                                workspace: ws.bufferPointer)
+                try DenseKernel.backwardWeights(s, x: $0, dy: rp, dw: dw.buffer, db: db.buffer, accumulate: false,
+                                                workspace: ws.buffer)
             }
         }
-        try Self.check("dx", x, analytic: dx) { try forward($0, w, b) }
-        try Self.check("dw", w, analytic: dw) { try forward(x, $0, b) }
-        try Self.check("db", b, analytic: db) { try forward(x, w, $0) }
+        try Self.check("dx", x, analytic: dx.array) { try forward($0, w, b) }
+        try Self.check("dw", w, analytic: dw.array) { try forward(x, $0, b) }
+        try Self.check("db", b, analytic: db.array) { try forward(x, w, $0) }
     }
 
     @Test("max pool and ReLU backward (inputs kept away from ties and kinks)")
@@ -94,20 +94,20 @@ struct GradientCheckTests {
         let outCount = n * (h / 2) * (w / 2) * c
         let r = rng.array(outCount)
         func forward(_ x: [Float]) throws -> Double {
-            var y = [Float](repeating: 0, count: outCount)
-            try x.withUnsafeBufferPointer { try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: $0, y: y.bufferPointer) }
-            var z = y
-            try y.withUnsafeBufferPointer { try ReLUKernel.forward(x: $0, y: z.bufferPointer) }
-            return Self.dot(z, r)
+            let y = FloatBuffer(count: outCount), z = FloatBuffer(count: outCount)
+            try x.withUnsafeBufferPointer { try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: $0, y: y.buffer) }
+            try ReLUKernel.forward(x: y.readOnly, y: z.buffer)
+            return Self.dot(z.array, r)
         }
-        var y = [Float](repeating: 0, count: outCount), z = y, dz = y, dx = [Float](repeating: 0, count: x.count)
-        try x.withUnsafeBufferPointer { try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: $0, y: y.bufferPointer) }
-        try y.withUnsafeBufferPointer { try ReLUKernel.forward(x: $0, y: z.bufferPointer) }
-        try z.withUnsafeBufferPointer { zp in try r.withUnsafeBufferPointer { try ReLUKernel.backward(y: zp, dy: $0, dx: dz.bufferPointer) } }
-        try x.withUnsafeBufferPointer { xp in try y.withUnsafeBufferPointer { yp in try dz.withUnsafeBufferPointer {
-            try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: xp, y: yp, dy: $0, dx: dx.bufferPointer)
-        } } }
-        try Self.check("dx", x, analytic: dx, h: 0.01) { try forward($0) }
+        let y = FloatBuffer(count: outCount), z = FloatBuffer(count: outCount), dz = FloatBuffer(count: outCount)
+        let dx = FloatBuffer(count: x.count)
+        try x.withUnsafeBufferPointer { try MaxPoolKernel.forward(batch: n, height: h, width: w, channels: c, x: $0, y: y.buffer) }
+        try ReLUKernel.forward(x: y.readOnly, y: z.buffer)
+        try r.withUnsafeBufferPointer { try ReLUKernel.backward(y: z.readOnly, dy: $0, dx: dz.buffer) }
+        try x.withUnsafeBufferPointer {
+            try MaxPoolKernel.backward(batch: n, height: h, width: w, channels: c, x: $0, y: y.readOnly, dy: dz.readOnly, dx: dx.buffer)
+        }
+        try Self.check("dx", x, analytic: dx.array, h: 0.01) { try forward($0) }
     }
 
     @Test("softmax cross-entropy gradient")
@@ -117,17 +117,17 @@ struct GradientCheckTests {
         let logits = rng.array(n * classes).map { $0 * 3 }
         let labels: [Int32] = [3, 0, 9, 5]
         func value(_ z: [Float]) throws -> Double {
-            var p = [Float](repeating: 0, count: n * classes)
+            let p = FloatBuffer(count: n * classes)
             return try z.withUnsafeBufferPointer { zp in try labels.withUnsafeBufferPointer {
                 try SoftmaxCrossEntropyKernel.forwardBackward(rows: n, classes: classes, logits: zp, labels: $0,
-                                                             probabilities: p.bufferPointer, dlogits: nil, gradScale: 1)
+                                                             probabilities: p.buffer, dlogits: nil, gradScale: 1)
             } }
         }
-        var p = [Float](repeating: 0, count: n * classes), d = p
+        let p = FloatBuffer(count: n * classes), d = FloatBuffer(count: n * classes)
         _ = try logits.withUnsafeBufferPointer { zp in try labels.withUnsafeBufferPointer {
             try SoftmaxCrossEntropyKernel.forwardBackward(rows: n, classes: classes, logits: zp, labels: $0,
-                                                         probabilities: p.bufferPointer, dlogits: d.bufferPointer, gradScale: 1)
+                                                         probabilities: p.buffer, dlogits: d.buffer, gradScale: 1)
         } }
-        try Self.check("dlogits", logits, analytic: d, h: 1e-2, relTol: 2e-3) { try value($0) }
+        try Self.check("dlogits", logits, analytic: d.array, h: 1e-2, relTol: 2e-3) { try value($0) }
     }
 }

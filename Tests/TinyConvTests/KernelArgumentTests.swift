@@ -6,9 +6,9 @@ struct KernelArgumentTests {
     @Test("shape mismatches and zero dimensions")
     func badArguments() throws {
         let good = ConvShape(batch: 1, height: 8, width: 8, inChannels: 2, outChannels: 3, kernel: 3)
-        var x = [Float](repeating: 0, count: good.inputCount), w = [Float](repeating: 0, count: good.weightCount)
-        var y = [Float](repeating: 0, count: good.outputCount), ws = [Float](repeating: 0, count: good.workspaceFloats)
-        let xb = x.bufferPointer, wb = w.bufferPointer, yb = y.bufferPointer, wsb = ws.bufferPointer
+        let x = FloatBuffer(count: good.inputCount), w = FloatBuffer(count: good.weightCount)
+        let y = FloatBuffer(count: good.outputCount), ws = FloatBuffer(count: good.workspaceFloats)
+        let xb = x.buffer, wb = w.buffer, yb = y.buffer, wsb = ws.buffer
 
         func message(_ body: () throws -> Void) -> String? {
             do { try body(); return nil } catch let e as KernelArgumentError { return e.description } catch { return "\(error)" }
@@ -54,6 +54,6 @@ struct KernelArgumentTests {
             }
         }
         #expect(drop?.contains("rate 1.5") == true)
-        _ = (x, w, y, ws)
+        withExtendedLifetime((x, w, y, ws)) {}
     }
 }
