@@ -50,7 +50,7 @@ struct StepCommand: ParsableCommand {
             guard let chosen = ISA(name: isa), ISA.force(chosen) else { throw ValidationError("--isa \(isa) is unknown or unsupported here") }
         }
         guard let backend = SchedulerBackend(rawValue: scheduler) else { throw ValidationError("--scheduler must be dispatch or openmp") }
-        guard (1...65536).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...65536") }
+        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096 (one gradient buffer per shard)") }
         guard (1...4096).contains(shardSize) else { throw ValidationError("--shard-size must be in 1...4096") }
         guard repeats >= 6, steps >= 1, warmup >= 0 else { throw ValidationError("need --repeats >= 6 (for a confidence interval), --steps >= 1, --warmup >= 0") }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount

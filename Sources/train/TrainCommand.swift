@@ -120,7 +120,10 @@ struct TrainCommand: ParsableCommand {
 
     func validate(_ c: TrainingConfig) throws {
         guard c.epochs >= 1 && c.epochs <= 100_000 else { throw ValidationError("--epochs must be at least 1") }
-        guard c.batchSize >= 1 && c.batchSize <= 65536 else { throw ValidationError("--batch-size must be in 1...65536") }
+        guard c.batchSize >= 1 && c.batchSize <= 4096 else {
+            // each shard keeps a full gradient buffer: 4096 / 8 shards x 61k floats is already 125 MB
+            throw ValidationError("--batch-size must be in 1...4096")
+        }
         guard c.learningRate.isFinite && c.learningRate > 0 else { throw ValidationError("--lr must be a positive number") }
         guard c.momentum.isFinite && c.momentum >= 0 && c.momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
         guard c.threads >= 1 && c.threads <= 1024 else { throw ValidationError("--threads must be in 1...1024") }
