@@ -14,12 +14,11 @@ static int cin1_direct(tc_conv_shape s);
 static size_t cin1_workspace_floats(tc_conv_shape s);
 
 size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
-    const size_t t = taps(s), kkcout = (size_t)s.k * s.k * s.cout;
+    const size_t t = taps(s);
     size_t g = tc_gemm_workspace_floats(0, t > (size_t)s.cout ? t : (size_t)s.cout, 0);
     const size_t g2 = tc_gemm_workspace_floats(0, (size_t)s.cin, 0);
     if (g2 > g) g = g2;
     // + a column block (both backward kernels) and a transposed dW (backward weights)
-    (void)kkcout;
     const size_t generic = g + (size_t)ROW_BLOCK * t + t * s.cout + 64;
     const size_t direct = cin1_direct(s) ? cin1_workspace_floats(s) : 0;
     return generic > direct ? generic : direct;

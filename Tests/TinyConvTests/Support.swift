@@ -53,11 +53,6 @@ extension Array where Element == Float {
     var absolute: [Float] { map { abs($0) } }
 }
 
-/// Calls body with buffer views of arrays (read-only inputs, mutable outputs).
-func withBuffers<R>(_ a: [Float], _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
-    try a.withUnsafeBufferPointer(body)
-}
-
 /// Layer shapes of the report's models at a batch size, named "model/layer".
 func modelLayerShapes(batch: Int) throws -> [(name: String, layer: ResolvedLayer)] {
     var out: [(String, ResolvedLayer)] = []

@@ -153,13 +153,15 @@ struct TrainingTests {
                        seed: 1, stepIndex: 0).lossSum / 6
             } } }
         }
-        _ = loss()
+        let base = loss()
         let g = s.gradient.array
         let maxG = g.map { abs(Double($0)) }.max()!
-        // A shifted weight moves thousands of pre-activations; the few that cross a ReLU
-        // kink or flip a max-pool winner bend the finite difference a little. So: most
-        // sampled parameters must match tightly, and every one loosely.
-        var tight = 0, sampled = 0
+        // A shifted weight moves thousands of pre-activations; one that crosses a ReLU kink
+        // or flips a max-pool winner bends the central difference by at most the jump
+        // between the one-sided slopes. So each parameter must match within a tight bound
+        // plus its own measured jump (zero where the loss is smooth around it), and most
+        // parameters must be smooth.
+        var kinked = 0, sampled = 0
         for i in stride(from: 0, to: net.parameterCount, by: 37) {
             let w0 = net.parameters[i]
             let h: Float = 1e-3
@@ -167,11 +169,13 @@ struct TrainingTests {
             net.parameters[i] = w0 - h; let down = loss()
             net.parameters[i] = w0
             let fd = (up - down) / (2 * Double(h))
-            let err = abs(fd - Double(g[i]))
+            let jump = abs((up - base) - (base - down)) / Double(h)
+            let tight = 2e-3 * maxG + 5e-3 * abs(fd)
             sampled += 1
-            if err <= 2e-3 * maxG + 5e-3 * abs(fd) { tight += 1 }
-            #expect(err <= 0.05 * maxG, "parameter \(i): finite difference \(fd), backprop \(g[i])")
+            if jump > tight { kinked += 1 }
+            #expect(abs(fd - Double(g[i])) <= tight + jump,
+                    "parameter \(i): finite difference \(fd), backprop \(g[i]), slope jump \(jump)")
         }
-        #expect(Double(tight) >= 0.85 * Double(sampled), "\(tight) of \(sampled) parameters match tightly")
+        #expect(kinked * 5 <= sampled, "\(kinked) of \(sampled) sampled parameters sit at a kink")
     }
 }

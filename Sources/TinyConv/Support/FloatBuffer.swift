@@ -18,16 +18,8 @@ public final class FloatBuffer: @unchecked Sendable {
 
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     public var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
-    public func slice(_ offset: Int, _ length: Int) -> UnsafeMutableBufferPointer<Float> {
-        precondition(offset >= 0 && length >= 0 && offset + length <= count, "slice out of range")
-        return UnsafeMutableBufferPointer(start: pointer + offset, count: length)
-    }
     public var array: [Float] { Array(readOnly) }
     public func fill(_ v: Float) { pointer.update(repeating: v, count: count) }
-    public func copy(from other: FloatBuffer) {
-        precondition(other.count == count)
-        pointer.update(from: other.pointer, count: count)
-    }
     public subscript(i: Int) -> Float {
         get { pointer[i] }
         set { pointer[i] = newValue }
