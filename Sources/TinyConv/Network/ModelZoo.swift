@@ -21,9 +21,11 @@ public enum ModelZoo {
         let aliases = ["pool-then-1x1": "custom", "custom-pool-then-1x1": "custom", "1x1-then-pool": "custom-1x1-then-pool"]
         let name = aliases[nameOrSpec] ?? nameOrSpec
         if let entry = named.first(where: { $0.name == name }) { return try NetworkSpec.parse(entry.spec) }
-        if !nameOrSpec.contains(","), !nameOrSpec.contains("fc") {
-            throw SpecError(message: "unknown model '\(nameOrSpec)' (known: \(named.map(\.name).joined(separator: ", ")), or a spec like \(lenet5))")
+        do {
+            return try NetworkSpec.parse(nameOrSpec)
+        } catch let error as SpecError where !nameOrSpec.contains(",") {
+            // one token that is not a valid network: most likely a mistyped model name
+            throw SpecError(message: "unknown model '\(nameOrSpec)' (known: \(named.map(\.name).joined(separator: ", ")), or a spec like \(lenet5); as a spec: \(error.message))")
         }
-        return try NetworkSpec.parse(nameOrSpec)
     }
 }
