@@ -14,6 +14,7 @@ let package = Package(
     name: "TinyConv",
     products: [
         .library(name: "TinyConv", targets: ["TinyConv"]),
+        .library(name: "BenchHarness", targets: ["BenchHarness"]),
         .executable(name: "train", targets: ["train"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
@@ -31,15 +32,25 @@ let package = Package(
         ),
         // gzip for IDX files: the system zlib (zlib1g-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The engine: kernel wrappers, layer units, network, execution plan, scheduler,
+        // training, data, the step profiler and clock.
         .target(name: "TinyConv", dependencies: ["CKernels", "COpenMP", "CZlib"]),
+        // The bench harness: step benchmarks, kernel cases, statistics, reports, plots,
+        // the scaling model. Used by `bench` and Benchmarks/, never by `train`.
+        .target(name: "BenchHarness", dependencies: ["TinyConv"]),
+        // Command-line options shared by `train` and `bench`.
+        .target(
+            name: "EngineOptions",
+            dependencies: ["TinyConv", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "train",
-            dependencies: ["TinyConv", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TinyConv", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["TinyConv", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TinyConv", "BenchHarness", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "CKernels"]),
+        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "CKernels"]),
     ]
 )

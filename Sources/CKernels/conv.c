@@ -1,6 +1,10 @@
 // Convolution (stride 1, k x k, zero padding) as GEMMs whose A operand is packed
 // straight from the NHWC image (implicit im2col): nothing the size of the column
 // matrix is ever written. 1x1 convs are plain GEMMs over N*H*W rows.
+//
+// Each public entry point looks the ISA context up once (tc_active_kernels) and passes
+// it down; tile shapes and block sizes come from that context.
+#include <assert.h>
 #include <string.h>
 #include "gemm_driver.h"
 
@@ -31,20 +35,29 @@ enum { CIN1_MAX_TAPS = 121, CIN1_SLACK = 64 };
 
 static int cin1_direct(tc_conv_shape s) { return s.cin == 1 && s.k > 1 && s.k * s.k <= CIN1_MAX_TAPS; }
 
+void tc_fill_padded_plane(tc_conv_shape s, const float *x, int n, float *plane) {
+    const size_t wp = (size_t)(s.w + 2 * s.pad);
+    const float *img = x + (size_t)n * s.h * s.w;
+    for (int r = 0; r < s.h; r++)
+        memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+}
+
 static size_t cin1_workspace_floats(tc_conv_shape s) {
     const size_t plane = (size_t)(s.h + 2 * s.pad) * (s.w + 2 * s.pad) + CIN1_SLACK;
     const size_t ncp = (size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR;
     const size_t kk = (size_t)s.k * s.k;
-    const size_t panels = (kk > 192 ? kk : 192) * ncp;  // forward: taps x N; backward: 192 positions x N
-    const size_t kpad = ((size_t)(s.h + 2 * s.pad - s.k + 1) * (s.w + 2 * s.pad) + TC_MAX_NR) / 16 * 16 + 16;
+    size_t kc = 0;  // the largest position block any ISA's backward uses
+    for (int i = 0; i < tc_all_kernels_count; i++)
+        if ((size_t)tc_all_kernels[i]->blocking.kc > kc) kc = (size_t)tc_all_kernels[i]->blocking.kc;
+    const size_t panels = (kk > kc ? kk : kc) * ncp;  // forward: taps x N; backward: KC positions x N
+    const size_t kpad = ((size_t)(s.h + 2 * s.pad - s.k + 1) * (s.w + 2 * s.pad) + TC_MAX_NR) / 16 * 16 + 16;  // >= the narrow kernel's kpad on any vector width
     const size_t transposed = (size_t)(s.cout + TC_CIN1_WGRAD_CHANNELS - 1) / TC_CIN1_WGRAD_CHANNELS *
                               TC_CIN1_WGRAD_CHANNELS * kpad;  // narrow weight gradient
     return plane + (panels > transposed ? panels : transposed) + (size_t)s.cout + TC_MAX_NR + 64;
 }
 
-static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, const float *b,
-                              float *y, int relu, float *workspace) {
-    const tc_isa_kernels *t = tc_active_kernels();
+static void conv_forward_cin1(const tc_isa_kernels *t, tc_conv_shape s, const float *x, const float *w,
+                              const float *b, float *y, int relu, float *workspace) {
     const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, K = taps(s), co = (size_t)s.cout;
     const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
@@ -60,27 +73,18 @@ static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, c
         tc_pack_b(&wt, jr, co - jr < NR ? co - jr : NR, NR, 0, K, bpack + jr * K);
     for (size_t j = 0; j < ncp; j++) bias_pad[j] = (b && j < co) ? b[j] : 0.0f;
     const int flags = relu ? TC_UK_RELU : 0;
-    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
     memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
     for (int n = 0; n < s.n; n++) {
-        const float *img = x + (size_t)n * s.h * s.w;
-        for (int r = 0; r < s.h; r++)
-            memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+        tc_fill_padded_plane(s, x, n, plane);
         for (int oy = 0; oy < ho; oy++)
             for (size_t ox0 = 0; ox0 < (size_t)wo; ox0 += MR) {
                 const size_t mr = (size_t)wo - ox0 < MR ? (size_t)wo - ox0 : MR;
                 const float *a = plane + (size_t)oy * wp + ox0;
                 float *c = y + (((size_t)n * ho + oy) * wo + ox0) * co;
-                for (size_t jr = 0; jr < co; jr += NR) {
-                    const size_t nr = co - jr < NR ? co - jr : NR;
-                    if (mr == MR && nr == NR) {
-                        uk.fn_koff(K, a, 1, bpack + jr * K, c + jr, co, bias_pad + jr, flags, koff);
-                        continue;
-                    }
-                    // ragged tile: rows past mr read inside the plane's slack and are dropped
-                    uk.fn_koff(K, a, 1, bpack + jr * K, tile, NR, bias_pad + jr, flags, koff);
-                    for (size_t i = 0; i < mr; i++) memcpy(c + i * co + jr, tile + i * NR, nr * sizeof(float));
-                }
+                // ragged tiles: rows past mr read inside the plane's slack and are dropped
+                for (size_t jr = 0; jr < co; jr += NR)
+                    tc_ukernel_tile(uk.fn_koff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, K, a, 1, bpack + jr * K,
+                                    c + jr, co, bias_pad + jr, flags, koff);
             }
     }
 }
@@ -91,9 +95,8 @@ static void conv_forward_cin1(tc_conv_shape s, const float *x, const float *w, c
 // Few output channels (LeNet-5's conv1: 6): vectorize along positions instead, with the
 // output gradient transposed to [channel][position] per image (zero past Wo and past the
 // last row, channels padded to a multiple of 6 with zero rows).
-static void conv_backward_weights_cin1_narrow(tc_conv_shape s, const float *x, const float *dy, float *dw,
-                                              int accumulate, float *workspace) {
-    const tc_isa_kernels *t = tc_active_kernels();
+static void conv_backward_weights_cin1_narrow(const tc_isa_kernels *t, tc_conv_shape s, const float *x,
+                                              const float *dy, float *dw, int accumulate, float *workspace) {
     const size_t T = taps(s), co = (size_t)s.cout, vw = (size_t)t->vector_floats;
     const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
     const size_t kpad = ((size_t)ho * wp + vw - 1) / vw * vw;
@@ -106,9 +109,7 @@ static void conv_backward_weights_cin1_narrow(tc_conv_shape s, const float *x, c
     memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
     memset(dyt, 0, cpad * kpad * sizeof(float));
     for (int n = 0; n < s.n; n++) {
-        const float *img = x + (size_t)n * s.h * s.w;
-        for (int r = 0; r < s.h; r++)
-            memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+        tc_fill_padded_plane(s, x, n, plane);
         const float *dyn = dy + (size_t)n * ho * wo * co;
         for (size_t c = 0; c < co; c++)  // contiguous writes, short-stride reads
             for (int oy = 0; oy < ho; oy++) {
@@ -120,30 +121,26 @@ static void conv_backward_weights_cin1_narrow(tc_conv_shape s, const float *x, c
     }
 }
 
-static void conv_backward_weights_cin1(tc_conv_shape s, const float *x, const float *dy, float *dw,
-                                       int accumulate, float *workspace) {
+static void conv_backward_weights_cin1(const tc_isa_kernels *t, tc_conv_shape s, const float *x, const float *dy,
+                                       float *dw, int accumulate, float *workspace) {
     if (s.cout <= 8) {
-        conv_backward_weights_cin1_narrow(s, x, dy, dw, accumulate, workspace);
+        conv_backward_weights_cin1_narrow(t, s, x, dy, dw, accumulate, workspace);
         return;
     }
-    const tc_isa_kernels *t = tc_active_kernels();
     const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, T = taps(s), co = (size_t)s.cout;
     const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
     const size_t ncp = (co + NR - 1) / NR * NR, positions = (size_t)ho * wp;
-    enum { KB = 192 };
+    const size_t KB = (size_t)t->blocking.kc;  // positions per packed block
     float *plane = workspace;
     float *bpack = plane + (size_t)hp * wp + CIN1_SLACK;  // [KB][ncp]
     int32_t roff[CIN1_MAX_TAPS + TC_MAX_MR];
     for (size_t i = 0; i < T + MR; i++)
         roff[i] = i < T ? (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k) : 0;  // pad rows read P[0..]
-    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
     if (!accumulate) memset(dw, 0, T * co * sizeof(float));
     memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
     for (int n = 0; n < s.n; n++) {
-        const float *img = x + (size_t)n * s.h * s.w;
-        for (int r = 0; r < s.h; r++)
-            memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
+        tc_fill_padded_plane(s, x, n, plane);
         const float *dyn = dy + (size_t)n * ho * wo * co;
         for (size_t k0 = 0; k0 < positions; k0 += KB) {
             const size_t kc = positions - k0 < KB ? positions - k0 : KB;
@@ -167,27 +164,26 @@ static void conv_backward_weights_cin1(tc_conv_shape s, const float *x, const fl
             const float *a = plane + k0;
             for (size_t i0 = 0; i0 < T; i0 += MR) {
                 const size_t mr = T - i0 < MR ? T - i0 : MR;
-                for (size_t jr = 0; jr < co; jr += NR) {
-                    const size_t nr = co - jr < NR ? co - jr : NR;
-                    float *c = dw + i0 * co + jr;
-                    if (mr == MR && nr == NR) {
-                        uk.fn_roff(kc, a, 0, bpack + jr * kc, c, co, NULL, TC_UK_LOAD_C, roff + i0);
-                        continue;
-                    }
-                    for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, c + i * co, nr * sizeof(float));
-                    uk.fn_roff(kc, a, 0, bpack + jr * kc, tile, NR, NULL, TC_UK_LOAD_C, roff + i0);
-                    for (size_t i = 0; i < mr; i++) memcpy(c + i * co, tile + i * NR, nr * sizeof(float));
-                }
+                for (size_t jr = 0; jr < co; jr += NR)
+                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, kc, a, 0, bpack + jr * kc,
+                                    dw + i0 * co + jr, co, NULL, TC_UK_LOAD_C, roff + i0);
             }
         }
     }
 }
 
 // [N*Ho*Wo][Cout] = im2col(x) [N*Ho*Wo][k*k*Cin] * w [k*k*Cin][Cout]
+static int shape_ok(tc_conv_shape s) {
+    return s.n > 0 && s.h > 0 && s.w > 0 && s.cin > 0 && s.cout > 0 && s.k > 0 && s.pad >= 0 && s.pad < s.k &&
+           out_h(s) > 0 && out_w(s) > 0;
+}
+
 void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
                        float *y, int relu, float *workspace) {
+    assert(shape_ok(s) && x && w && y && workspace);
+    const tc_isa_kernels *t = tc_active_kernels();
     if (cin1_direct(s)) {
-        conv_forward_cin1(s, x, w, b, y, relu, workspace);
+        conv_forward_cin1(t, s, x, w, b, y, relu, workspace);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
@@ -195,8 +191,7 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
                                   ? tc_src_strided(x, s.cin, 1)
                                   : tc_src_im2col(x, s);
     const tc_panel_source bt = tc_src_strided(w, 1, s.cout);
-    tc_gemm_sources(rows, (size_t)s.cout, taps(s), &a, &bt, y, (size_t)s.cout, 0, b, relu,
-                    workspace);
+    tc_gemm_sources(t, rows, (size_t)s.cout, taps(s), &a, &bt, y, (size_t)s.cout, 0, b, relu, workspace);
 }
 
 // dx = col2im(dy * w^T): the column gradient dcol [rows][k*k*Cin] comes from a GEMM
@@ -229,12 +224,13 @@ static void col2im_add(tc_conv_shape s, size_t r0, size_t rb, const float *dcol,
 
 void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx,
                              float *workspace) {
+    assert(shape_ok(s) && dy && w && dx && workspace);
+    const tc_isa_kernels *kt = tc_active_kernels();
     const tc_panel_source wt = tc_src_strided(w, s.cout, 1);  // op(tap, cout) = w[tap][cout]
     if (s.k == 1 && s.pad == 0) {
         const size_t rows = (size_t)s.n * s.h * s.w;
         const tc_panel_source a = tc_src_strided(dy, s.cout, 1);
-        tc_gemm_sources(rows, (size_t)s.cin, (size_t)s.cout, &a, &wt, dx, (size_t)s.cin, 0, NULL, 0,
-                        workspace);
+        tc_gemm_sources(kt, rows, (size_t)s.cin, (size_t)s.cout, &a, &wt, dx, (size_t)s.cin, 0, NULL, 0, workspace);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s), t = taps(s);
@@ -243,7 +239,7 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, f
     for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
         const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         const tc_panel_source a = tc_src_strided(dy + r0 * s.cout, s.cout, 1);
-        tc_gemm_sources(rb, t, (size_t)s.cout, &a, &wt, dcol, t, 0, NULL, 0, gw);
+        tc_gemm_sources(kt, rb, t, (size_t)s.cout, &a, &wt, dcol, t, 0, NULL, 0, gw);
         col2im_add(s, r0, rb, dcol, dx);
     }
 }
@@ -261,15 +257,16 @@ static void bias_grad(size_t rows, int cout, const float *dy, float *db, int acc
 // vector lanes better: it accumulates in the workspace and is added back transposed.
 void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy, float *dw,
                                 float *db, int accumulate, float *workspace) {
+    assert(shape_ok(s) && x && dy && dw && workspace);
+    const tc_isa_kernels *kt = tc_active_kernels();
     if (cin1_direct(s)) {
-        conv_backward_weights_cin1(s, x, dy, dw, accumulate, workspace);
+        conv_backward_weights_cin1(kt, s, x, dy, dw, accumulate, workspace);
         bias_grad((size_t)s.n * out_h(s) * out_w(s), s.cout, dy, db, accumulate);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
     const size_t t = taps(s), co = (size_t)s.cout;
     const int one = s.k == 1 && s.pad == 0;
-    const tc_isa_kernels *kt = tc_active_kernels();
     const tc_gemm_ukernel u1 = tc_gemm_choose_ukernel_mn(kt, t, co), u2 = tc_gemm_choose_ukernel_mn(kt, co, t);
     // Cost per row of the column block, in cycles: padded FMAs (2 vector FMAs per cycle)
     // plus about one cycle per element of the A operand, which is gathered either way.
@@ -290,9 +287,9 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
         const tc_panel_source cols = tc_src_strided(blk, 1, (ptrdiff_t)t);  // op(tap, row)
         const tc_panel_source dys = tc_src_strided(dy + r0 * co, 1, s.cout);  // op(cout, row)
         if (swapped)
-            tc_gemm_sources(co, t, rb, &dys, &cols, tr, t, r0 > 0, NULL, 0, gw);
+            tc_gemm_sources(kt, co, t, rb, &dys, &cols, tr, t, r0 > 0, NULL, 0, gw);
         else
-            tc_gemm_sources(t, co, rb, &cols, &dys, dw, co, accumulate || r0 > 0, NULL, 0, gw);
+            tc_gemm_sources(kt, t, co, rb, &cols, &dys, dw, co, accumulate || r0 > 0, NULL, 0, gw);
     }
     if (swapped)
         for (size_t i = 0; i < t; i++)

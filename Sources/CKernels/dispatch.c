@@ -1,8 +1,10 @@
 // Run-time ISA selection: CPUID detection, TINYCONV_ISA from the environment, and an
 // override for tests. The choice is read once per kernel call (one atomic load).
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels_internal.h"
+#include "tinyconv_reference.h"
 
 static int isa_supported(tc_isa isa) {
     switch (isa) {
@@ -88,6 +90,14 @@ static const tc_isa_kernels *table_for(tc_isa isa) {
     }
 }
 
+#if defined(__x86_64__)
+const tc_isa_kernels *const tc_all_kernels[] = {&tc_kernels_generic, &tc_kernels_avx2, &tc_kernels_avx512};
+const int tc_all_kernels_count = 3;
+#else
+const tc_isa_kernels *const tc_all_kernels[] = {&tc_kernels_generic};
+const int tc_all_kernels_count = 1;
+#endif
+
 int tc_isa_vector_floats(tc_isa isa) { return table_for(isa)->vector_floats; }
 
 const tc_isa_kernels *tc_active_kernels(void) { return table_for(tc_isa_active()); }
@@ -99,11 +109,21 @@ double tc_peak_probe(tc_isa isa, uint64_t iterations) {
 
 // Thin entry points for the elementwise kernels: one table lookup each.
 void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y);
     tc_active_kernels()->maxpool2x2_forward(n, h, w, c, x, y);
 }
 void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
                             const float *dy, float *dx, int relu_mask) {
+    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y && dy && dx);
     tc_active_kernels()->maxpool2x2_backward(n, h, w, c, x, y, dy, dx, relu_mask);
+}
+void tc_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y);
+    tc_active_kernels()->avgpool2x2_forward(n, h, w, c, x, y);
+}
+void tc_avgpool2x2_backward(int n, int h, int w, int c, const float *dy, float *dx) {
+    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && dy && dx);
+    tc_active_kernels()->avgpool2x2_backward(n, h, w, c, dy, dx);
 }
 void tc_relu_forward(size_t count, const float *x, float *y) {
     tc_active_kernels()->relu_forward(count, x, y);

@@ -1,19 +1,42 @@
 // Blocked GEMM in the BLIS style: pack a KC x NC block of B into NR-wide panels (kept
 // hot in cache), walk A in MR-row panels (in place when row-major, else copied), and
 // run the ISA's MR x NR register-tile microkernel. Edge tiles go through a stack tile.
+// The block sizes come from the ISA's context (tc_isa_kernels.blocking).
+#include <assert.h>
 #include <string.h>
 #include "gemm_driver.h"
 
-enum { KC = 192, NC = 512, MC_PANELS = 16 };
-
 static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// packed B block + copied A block + padded bias, for one ISA's blocking
+static size_t gemm_workspace_for(const tc_gemm_blocking *b, size_t N) {
+    const size_t nc = round_up(N < (size_t)b->nc ? N : (size_t)b->nc, TC_MAX_NR);
+    return (size_t)b->kc * nc + (size_t)b->mc_panels * TC_MAX_MR * b->kc + nc + 64;
+}
 
 size_t tc_gemm_workspace_floats(size_t M, size_t N, size_t K) {
     (void)M;
     (void)K;
-    const size_t nc = round_up(N < NC ? N : NC, TC_MAX_NR);
-    // packed B block + copied A block + padded bias
-    return (size_t)KC * nc + (size_t)MC_PANELS * TC_MAX_MR * KC + nc + 64;
+    size_t most = 0;
+    for (int i = 0; i < tc_all_kernels_count; i++) {
+        const size_t f = gemm_workspace_for(&tc_all_kernels[i]->blocking, N);
+        if (f > most) most = f;
+    }
+    return most;
+}
+
+void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
+                     const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                     const float *bias, int flags, const int32_t *koff) {
+    if (mr == (size_t)MR && nr == (size_t)NR) {
+        fn(kc, a, lda, b, c, ldc, bias, flags, koff);
+        return;
+    }
+    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
+    if (flags & TC_UK_LOAD_C)
+        for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, c + i * ldc, nr * sizeof(float));
+    fn(kc, a, lda, b, tile, (size_t)NR, bias, flags, koff);
+    for (size_t i = 0; i < mr; i++) memcpy(c + i * ldc, tile + i * NR, nr * sizeof(float));
 }
 
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
@@ -133,9 +156,10 @@ static void pack_rows(const tc_panel_source *s, size_t i0, size_t mi, size_t mr,
 
 static float relu1(float v) { return v > 0.0f ? v : 0.0f; }
 
-void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
+void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, const tc_panel_source *A,
                      const tc_panel_source *Bt, float *C, size_t ldc, int accumulate,
                      const float *bias, int relu, float *workspace) {
+    assert(t && A && Bt && C && workspace && ldc >= N);
     if (M == 0 || N == 0) return;
     if (K == 0) {  // empty reduction: C = bias (or unchanged when accumulating)
         for (size_t i = 0; i < M; i++)
@@ -145,14 +169,13 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
             }
         return;
     }
-    const tc_isa_kernels *t = tc_active_kernels();
     const tc_gemm_ukernel uk = tc_gemm_choose_ukernel_mn(t, M, N);
-    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, MC = MC_PANELS * MR;
+    const size_t KC = (size_t)t->blocking.kc, NC = (size_t)t->blocking.nc;
+    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, MC = (size_t)t->blocking.mc_panels * MR;
     const size_t ncmax = round_up(N < NC ? N : NC, TC_MAX_NR);
     float *bpack = workspace;
     float *apack = bpack + KC * ncmax;
-    float *bias_pad = apack + MC_PANELS * TC_MAX_MR * KC;
-    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
+    float *bias_pad = apack + (size_t)t->blocking.mc_panels * TC_MAX_MR * KC;
     // Row-major A is read in place, except a ragged last panel (it would read past M).
     const int a_direct = A->kind == TC_SRC_STRIDED && A->cs == 1;
 
@@ -188,16 +211,7 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
                         const int in_place = a_direct && mr == MR;
                         const float *ap = in_place ? A->p + (ptrdiff_t)(ic + ir) * A->rs + pc : apack + ir * kc;
                         const size_t lda = in_place ? (size_t)A->rs : kc;
-                        if (mr == MR && nr == NR) {
-                            uk.fn(kc, ap, lda, bp, c, ldc, biasp, flags, NULL);
-                            continue;
-                        }
-                        if (flags & TC_UK_LOAD_C)
-                            for (size_t i = 0; i < mr; i++)
-                                memcpy(tile + i * NR, c + i * ldc, nr * sizeof(float));
-                        uk.fn(kc, ap, lda, bp, tile, NR, biasp, flags, NULL);
-                        for (size_t i = 0; i < mr; i++)
-                            memcpy(c + i * ldc, tile + i * NR, nr * sizeof(float));
+                        tc_ukernel_tile(uk.fn, uk.mr, uk.nr, mr, nr, kc, ap, lda, bp, c, ldc, biasp, flags, NULL);
                     }
                 }
             }
@@ -208,7 +222,8 @@ void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
 void tc_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, ptrdiff_t csA,
              const float *B, ptrdiff_t rsB, ptrdiff_t csB, float *C, size_t ldc, int accumulate,
              const float *bias, int relu, float *workspace) {
+    assert(A && B && C && workspace && ldc >= N);
     const tc_panel_source a = tc_src_strided(A, rsA, csA);
     const tc_panel_source bt = tc_src_strided(B, csB, rsB);  // op(j, k) = B[k][j]
-    tc_gemm_sources(M, N, K, &a, &bt, C, ldc, accumulate, bias, relu, workspace);
+    tc_gemm_sources(tc_active_kernels(), M, N, K, &a, &bt, C, ldc, accumulate, bias, relu, workspace);
 }

@@ -28,9 +28,13 @@ static inline tc_panel_source tc_src_im2col(const float *x, tc_conv_shape s) {
 }
 
 /// C[M][N] (row-major, ldc) (= or +=) sum_k A(i,k) * Bt(j,k) (+ bias[j], ReLU).
-void tc_gemm_sources(size_t M, size_t N, size_t K, const tc_panel_source *A,
+void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, const tc_panel_source *A,
                      const tc_panel_source *Bt, float *C, size_t ldc, int accumulate,
                      const float *bias, int relu, float *workspace);
+
+/// Copies image n of x [N][H][W][1] into the zero-padded plane [(H+2p) x (W+2p)] (the
+/// padding border, zeroed once by the caller, is never written).
+void tc_fill_padded_plane(tc_conv_shape s, const float *x, int n, float *plane);
 
 /// dst[r][t] = im2col rows r0 .. r0+rows of x (row-major, k*k*cin floats per row).
 void tc_im2col_rows(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst);

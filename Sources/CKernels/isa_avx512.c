@@ -7,6 +7,12 @@
 #define TC_FMA 1
 #define TC_ISA_ID TC_ISA_AVX512
 #define TC_TABLE tc_kernels_avx512
+#define TC_ISA_SUFFIX _avx512
+#define TC_WIDE_TILE 12x32
+#define TC_NARROW_TILE 12x16
+#define TC_HALF_TILE_SIZE 12x8
+#define TC_SHORT_TILE_SIZE 6x64
+#define TC_BLOCKING {192, 512, 16}  // KC, NC, MC panels
 #include "isa_kernels_template.h"
 #pragma clang attribute pop
 #endif

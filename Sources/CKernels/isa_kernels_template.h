@@ -1,7 +1,11 @@
 // One set of vectorizable kernels, written once with clang/GCC vector extensions
 // and compiled once per ISA by isa_<name>.c, which defines:
-//   TC_VW (floats per vector), TC_MR_WIDE, TC_MR_NARROW, TC_FMA (0/1), TC_TABLE (table name)
+//   TC_VW (floats per vector), TC_MR_WIDE, TC_MR_NARROW, TC_FMA (0/1), TC_TABLE (table name),
+//   TC_ISA_SUFFIX (_avx512, ...), TC_WIDE_TILE / TC_NARROW_TILE / TC_HALF_TILE_SIZE /
+//   TC_SHORT_TILE_SIZE (MRxNR, for the names), TC_BLOCKING (KC, NC, MC panels).
 // Microkernel tiles: wide = TC_MR_WIDE x 2 vectors, narrow = TC_MR_NARROW x 1 vector.
+// Every function is named by its contract and ISA (tc_gemm_f32_12x32_koff_avx512,
+// maxpool2x2_forward_avx2), so profiles and backtraces tell the paths apart.
 #include <string.h>
 #include "kernels_internal.h"
 
@@ -19,6 +23,14 @@ static inline vf splat(float x) { return x - (vf){0}; }
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #endif
 #define VMAX(a, b) __builtin_elementwise_max((a), (b))
+
+#define TC_CAT4_(a, b, c, d) a##b##c##d
+#define TC_CAT4(a, b, c, d) TC_CAT4_(a, b, c, d)
+#define TC_CAT2(a, b) TC_CAT4(a, b, , )
+// tc_gemm_f32_<MR>x<NR><variant><isa>: variant is empty, _koff or _roff.
+#define TC_UK(tile, variant) TC_CAT4(tc_gemm_f32_, tile, variant, TC_ISA_SUFFIX)
+// Vector kernels: name_<isa>.
+#define TC_FN(name) TC_CAT2(name, TC_ISA_SUFFIX)
 
 // One microkernel body per tile shape; MR and NV are compile-time constants so the
 // accumulators live in registers (MR*NV of them).
@@ -61,37 +73,38 @@ static inline vf splat(float x) { return x - (vf){0}; }
 // Plain: A(i, k) = a[i*lda + k]. Offsets: A(i, k) = a[i + koff[k]] (rows one float
 // apart, lda unused), which lets a Cin = 1 convolution read its taps straight from the
 // padded image, no im2col; the row offsets become constant displacements.
-DEFINE_GEMM_UKERNEL(gemm_ukernel_wide, TC_MR_WIDE, 2, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow, TC_MR_NARROW, 1, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_wide_koff, TC_MR_WIDE, 2, i + koff[k], vf, TC_VW)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow_koff, TC_MR_NARROW, 1, i + koff[k], vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_WIDE_TILE, ), TC_MR_WIDE, 2, i * lda + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_NARROW_TILE, ), TC_MR_NARROW, 1, i * lda + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_WIDE_TILE, _koff), TC_MR_WIDE, 2, i + koff[k], vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_NARROW_TILE, _koff), TC_MR_NARROW, 1, i + koff[k], vf, TC_VW)
 // Row offsets: A(i, k) = a[koff[i] + k] (the weight gradient of a Cin = 1 conv: row i
 // is the image shifted by tap i).
-DEFINE_GEMM_UKERNEL(gemm_ukernel_wide_roff, TC_MR_WIDE, 2, koff[i] + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_narrow_roff, TC_MR_NARROW, 1, koff[i] + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_WIDE_TILE, _roff), TC_MR_WIDE, 2, koff[i] + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_NARROW_TILE, _roff), TC_MR_NARROW, 1, koff[i] + k, vf, TC_VW)
+#define TC_TILE_ENTRY(MR, NR, tile) {MR, NR, TC_UK(tile, ), TC_UK(tile, _koff), TC_UK(tile, _roff)}
 
 // Half-width tile for outputs of 8 or fewer (6-channel layers): on cores that split a
 // 512-bit FMA into two 256-bit halves (AMD Zen 4) a 256-bit FMA does the same useful
 // work per issue slot at twice the rate; elsewhere it is no slower.
 #if TC_VW >= 16
 typedef float vh __attribute__((vector_size(TC_VW * 2)));
-DEFINE_GEMM_UKERNEL(gemm_ukernel_half, TC_MR_NARROW, 1, i * lda + k, vh, TC_VW / 2)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_half_koff, TC_MR_NARROW, 1, i + koff[k], vh, TC_VW / 2)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_half_roff, TC_MR_NARROW, 1, koff[i] + k, vh, TC_VW / 2)
-#define TC_HALF_TILE {TC_MR_NARROW, TC_VW / 2, gemm_ukernel_half, gemm_ukernel_half_koff, gemm_ukernel_half_roff}
+DEFINE_GEMM_UKERNEL(TC_UK(TC_HALF_TILE_SIZE, ), TC_MR_NARROW, 1, i * lda + k, vh, TC_VW / 2)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_HALF_TILE_SIZE, _koff), TC_MR_NARROW, 1, i + koff[k], vh, TC_VW / 2)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_HALF_TILE_SIZE, _roff), TC_MR_NARROW, 1, koff[i] + k, vh, TC_VW / 2)
+#define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW / 2, TC_HALF_TILE_SIZE)
 // Short tile for products with 6 or fewer rows and wide outputs (the weight gradient of
 // a 1x1 conv into 6 channels, computed transposed): 6 x 64, no padded rows.
-DEFINE_GEMM_UKERNEL(gemm_ukernel_short, 6, 4, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_short_koff, 6, 4, i + koff[k], vf, TC_VW)
-DEFINE_GEMM_UKERNEL(gemm_ukernel_short_roff, 6, 4, koff[i] + k, vf, TC_VW)
-#define TC_SHORT_TILE {6, 4 * TC_VW, gemm_ukernel_short, gemm_ukernel_short_koff, gemm_ukernel_short_roff}
+DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, ), 6, 4, i * lda + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _koff), 6, 4, i + koff[k], vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _roff), 6, 4, koff[i] + k, vf, TC_VW)
+#define TC_SHORT_TILE TC_TILE_ENTRY(6, 4 * TC_VW, TC_SHORT_TILE_SIZE)
 #else
-#define TC_SHORT_TILE {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff, gemm_ukernel_wide_roff}
-#define TC_HALF_TILE {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff, gemm_ukernel_narrow_roff}
+#define TC_SHORT_TILE TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE)
+#define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE)
 #endif
 
 // x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C.
-static void maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+static void TC_FN(maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
     const int ho = h / 2, wo = w / 2;
     const size_t row = (size_t)w * c;
     for (int s = 0; s < n; s++) {
@@ -118,7 +131,7 @@ static void maxpool2x2_forward(int n, int h, int w, int c, const float *x, float
 
 // The gradient goes to the first window element (00, 01, 10, 11) equal to the max;
 // with relu_mask, only where that max is positive (the ReLU before the pool).
-static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
+static void TC_FN(maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx, int relu_mask) {
     const vi keep_all = relu_mask ? (vi){0} : ~(vi){0};
     const int ho = h / 2, wo = w / 2;
@@ -155,6 +168,51 @@ static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
     }
 }
 
+// y = ((x00 + x01) + (x10 + x11)) / 4 per window (the twin's order: bit-equal); vectors
+// run along C, a scalar tail for channels past the last full vector.
+static void TC_FN(avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
+    const int ho = h / 2, wo = w / 2;
+    const size_t row = (size_t)w * c;
+    const vf quarter = splat(0.25f);
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (size_t)s * h * row;
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
+                const float *p1 = p0 + row;
+                float *q = y + (((size_t)s * ho + oy) * wo + ox) * c;
+                int ch = 0;
+                for (; ch + TC_VW <= c; ch += TC_VW)
+                    st(q + ch, ((ld(p0 + ch) + ld(p0 + c + ch)) + (ld(p1 + ch) + ld(p1 + c + ch))) * quarter);
+                for (; ch < c; ch++) q[ch] = ((p0[ch] + p0[c + ch]) + (p1[ch] + p1[c + ch])) * 0.25f;
+            }
+    }
+}
+
+// dx = dy / 4 on each window's four elements (0 in a dropped odd row or column).
+static void TC_FN(avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx) {
+    const int ho = h / 2, wo = w / 2;
+    const size_t row = (size_t)w * c;
+    const vf quarter = splat(0.25f);
+    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                float *p0 = dx + (size_t)s * h * row + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
+                float *p1 = p0 + row;
+                const float *g = dy + (((size_t)s * ho + oy) * wo + ox) * c;
+                int ch = 0;
+                for (; ch + TC_VW <= c; ch += TC_VW) {
+                    const vf v = ld(g + ch) * quarter;
+                    st(p0 + ch, v);
+                    st(p0 + c + ch, v);
+                    st(p1 + ch, v);
+                    st(p1 + c + ch, v);
+                }
+                for (; ch < c; ch++) p0[ch] = p0[c + ch] = p1[ch] = p1[c + ch] = g[ch] * 0.25f;
+            }
+}
+
 // Weight gradient of a Cin = 1 conv with few output channels, vectorized along positions:
 //   dw[t][c] += sum_k plane[koff[t] + k] * dyt[c][k],  k < kpad (a multiple of TC_VW)
 // dyt holds the output gradient transposed, one row of kpad per channel, padded with zero
@@ -162,7 +220,7 @@ static void maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
 // (3 x 6 + 6 + 1 of AVX-512's 32; 1 x 6 + 6 + 1 of AVX2's 16).
 #define TC_WG_TB (TC_VW >= 16 ? 3 : 1)
 #define TC_WG_CB TC_CIN1_WGRAD_CHANNELS
-static void conv1ch_weight_grad(size_t kpad, const float *plane, const float *dyt, int taps,
+static void TC_FN(conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
                                 const int32_t *koff, int cout, float *dw) {
     for (int c0 = 0; c0 < cout; c0 += TC_WG_CB) {
         const float *d0 = dyt + (size_t)c0 * kpad;
@@ -190,20 +248,20 @@ static void conv1ch_weight_grad(size_t kpad, const float *plane, const float *dy
     }
 }
 
-static void relu_forward(size_t count, const float *x, float *y) {
+static void TC_FN(relu_forward)(size_t count, const float *x, float *y) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(y + i, VMAX(ld(x + i), (vf){0}));
     for (; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-static void relu_backward(size_t count, const float *y, const float *dy, float *dx) {
+static void TC_FN(relu_backward)(size_t count, const float *y, const float *dy, float *dx) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW)
         st(dx + i, (vf)((vi)ld(dy + i) & (ld(y + i) > (vf){0})));
     for (; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-static void sgd_momentum(size_t count, float lr, float momentum, float l2, float *w, float *v,
+static void TC_FN(sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
                          const float *g) {
     const float l2x2 = 2.0f * l2;
     size_t i = 0;
@@ -222,7 +280,7 @@ static void sgd_momentum(size_t count, float lr, float momentum, float l2, float
     }
 }
 
-static void add(size_t count, const float *a, const float *b, float *dst) {
+static void TC_FN(add)(size_t count, const float *a, const float *b, float *dst) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(dst + i, ld(a + i) + ld(b + i));
     for (; i < count; i++) dst[i] = a[i] + b[i];
@@ -230,7 +288,7 @@ static void add(size_t count, const float *a, const float *b, float *dst) {
 
 // 24 independent accumulator chains: enough to cover FMA latency x throughput on
 // every ISA here, few enough to stay in registers (AVX-512 and AVX2 have 32 / 16).
-static double peak_probe(uint64_t iterations) {
+static double TC_FN(peak_probe)(uint64_t iterations) {
 #define NACC (TC_VW == 16 ? 24 : 12)
     vf acc[NACC];
     for (int j = 0; j < NACC; j++) acc[j] = splat(1.0f + j * 1e-3f);
@@ -250,16 +308,19 @@ static double peak_probe(uint64_t iterations) {
 const tc_isa_kernels TC_TABLE = {
     .isa = TC_ISA_ID,
     .vector_floats = TC_VW,
-    .gemm_wide = {TC_MR_WIDE, 2 * TC_VW, gemm_ukernel_wide, gemm_ukernel_wide_koff, gemm_ukernel_wide_roff},
-    .gemm_narrow = {TC_MR_NARROW, TC_VW, gemm_ukernel_narrow, gemm_ukernel_narrow_koff, gemm_ukernel_narrow_roff},
+    .blocking = TC_BLOCKING,
+    .gemm_wide = TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE),
+    .gemm_narrow = TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE),
     .gemm_half = TC_HALF_TILE,
     .gemm_short = TC_SHORT_TILE,
-    .maxpool2x2_forward = maxpool2x2_forward,
-    .maxpool2x2_backward = maxpool2x2_backward,
-    .conv1ch_weight_grad = conv1ch_weight_grad,
-    .relu_forward = relu_forward,
-    .relu_backward = relu_backward,
-    .sgd_momentum = sgd_momentum,
-    .add = add,
-    .peak_probe = peak_probe,
+    .maxpool2x2_forward = TC_FN(maxpool2x2_forward),
+    .maxpool2x2_backward = TC_FN(maxpool2x2_backward),
+    .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
+    .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
+    .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
+    .relu_forward = TC_FN(relu_forward),
+    .relu_backward = TC_FN(relu_backward),
+    .sgd_momentum = TC_FN(sgd_momentum),
+    .add = TC_FN(add),
+    .peak_probe = TC_FN(peak_probe),
 };

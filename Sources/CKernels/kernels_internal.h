@@ -22,9 +22,20 @@ typedef struct {
     tc_gemm_ukernel_fn fn_roff;  // A(i, k) = a[koff[i] + k] (lda ignored)
 } tc_gemm_ukernel;
 
+// Cache blocking of the GEMM driver (BLIS's KC/NC/MC): a KC x NC block of packed B
+// stays in L2 while MC_PANELS x MR rows of A stream past it.
+typedef struct {
+    int kc;         // reduction depth per packed block
+    int nc;         // output columns per packed B block
+    int mc_panels;  // A row panels per block
+} tc_gemm_blocking;
+
+// Everything the kernels need to know about one ISA: register tiles, blocking and the
+// vector kernels. Looked up once per public call (tc_active_kernels) and passed down.
 typedef struct {
     tc_isa isa;
     int vector_floats;
+    tc_gemm_blocking blocking;
     tc_gemm_ukernel gemm_wide;    // nr = 2 vectors: for N of 24 and more
     tc_gemm_ukernel gemm_narrow;  // nr = 1 vector: for small N (10, 12, 16 outputs)
     tc_gemm_ukernel gemm_half;    // nr = half a 512-bit vector: N <= 8 (= narrow below AVX-512)
@@ -34,6 +45,8 @@ typedef struct {
                                 const float *dy, float *dx, int relu_mask);
     void (*conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
                                 const int32_t *koff, int cout, float *dw);
+    void (*avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
+    void (*avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx);
     void (*relu_forward)(size_t count, const float *x, float *y);
     void (*relu_backward)(size_t count, const float *y, const float *dy, float *dx);
     void (*sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
@@ -50,6 +63,17 @@ extern const tc_isa_kernels tc_kernels_avx512;
 
 /// The table for the active ISA.
 const tc_isa_kernels *tc_active_kernels(void);
+/// Every table compiled in (workspace queries take the largest need over them, so a
+/// workspace sized once serves whichever ISA runs).
+extern const tc_isa_kernels *const tc_all_kernels[];
+extern const int tc_all_kernels_count;
+
+/// Runs one register tile: straight into C when it is a full mr x nr tile, otherwise
+/// through an aligned stack tile (loaded from C first when the flags accumulate) whose
+/// live mr x nr corner is copied back. `a` must be readable for the full tile's rows.
+void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
+                     const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                     const float *bias, int flags, const int32_t *koff);
 
 // Channels per block of the narrow Cin = 1 weight-gradient kernel (conv.c pads to it).
 #define TC_CIN1_WGRAD_CHANNELS 6

@@ -2,7 +2,7 @@
 // blocking, no SIMD. Never on the hot path; the tests trust these.
 #include <math.h>
 #include <string.h>
-#include "tinyconv_kernels.h"
+#include "tinyconv_reference.h"
 
 void tc_ref_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, ptrdiff_t csA,
                  const float *B, ptrdiff_t rsB, ptrdiff_t csB, float *C, size_t ldc,
@@ -151,6 +151,33 @@ void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
                 }
 }
 
+// Window sums in the order (x00 + x01) + (x10 + x11), then * 1/4: the kernel's order,
+// so the twin agrees to the bit.
+void tc_ref_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
+    const int ho = h / 2, wo = w / 2;
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    const float *p = x + ((((size_t)s * h) + 2 * oy) * w + 2 * ox) * c + ch;
+                    const size_t row = (size_t)w * c;
+                    y[((((size_t)s * ho) + oy) * wo + ox) * c + ch] = ((p[0] + p[c]) + (p[row] + p[row + c])) * 0.25f;
+                }
+}
+
+void tc_ref_avgpool2x2_backward(int n, int h, int w, int c, const float *dy, float *dx) {
+    const int ho = h / 2, wo = w / 2;
+    memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    const float g = dy[((((size_t)s * ho) + oy) * wo + ox) * c + ch] * 0.25f;
+                    for (int a = 0; a < 2; a++)
+                        for (int b = 0; b < 2; b++) dx[((((size_t)s * h) + 2 * oy + a) * w + 2 * ox + b) * c + ch] = g;
+                }
+}
+
 void tc_ref_relu_forward(size_t count, const float *x, float *y) {
     for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -159,10 +186,24 @@ void tc_ref_relu_backward(size_t count, const float *y, const float *dy, float *
     for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+// The counter-based draw written out again (splitmix64 finalizer over seed, stream and
+// index), not tc_uniform: a twin must not share the code it checks.
+static uint64_t ref_splitmix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static float ref_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
+    const uint64_t key = ref_splitmix(seed ^ ref_splitmix(stream + 0x9e3779b97f4a7c15ULL));
+    const uint64_t bits = ref_splitmix(key + index * 0x9e3779b97f4a7c15ULL) >> 40;  // 24 bits
+    return (float)bits / 16777216.0f;
+}
+
 void tc_ref_dropout_forward(size_t count, float rate, uint64_t seed, uint64_t stream,
                             uint64_t first, const float *x, float *y, uint8_t *mask) {
     for (size_t i = 0; i < count; i++) {
-        mask[i] = tc_uniform(seed, stream, first + i) >= rate;
+        mask[i] = ref_uniform(seed, stream, first + i) >= rate;
         y[i] = mask[i] ? x[i] / (1.0f - rate) : 0.0f;
     }
 }

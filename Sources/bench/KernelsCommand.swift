@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import BenchHarness
+import EngineOptions
 import TinyConv
 
 /// `bench kernels`: every model layer's kernels, single thread, as GFLOP/s and % of the
@@ -8,18 +10,21 @@ struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Time each kernel at the models' layer shapes (single thread).")
 
-    @Option(help: "Batch size.") var batchSize = 32
-    @Option(help: "ISA to force: generic, avx2 or avx512 (default: the best this CPU has).") var isa: String?
-    @Option(help: "Timed repeats per kernel (the median is reported).") var repeats = 7
+    @Option(parsing: .unconditional, help: "Batch size, 1...\(TrainingConfig.maxBatchSize).") var batchSize = 32
+    @OptionGroup var isaOption: ISAOption
+    @Option(parsing: .unconditional, help: "Timed repeats per kernel (the median is reported), at least 1.") var repeats = 7
     @Option(help: "Only cases whose name contains this text.") var filter: String?
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
 
-    func run() throws {
-        if let isa {
-            guard let chosen = ISA(name: isa) else { throw ValidationError("unknown ISA '\(isa)' (generic, avx2, avx512)") }
-            guard ISA.force(chosen) else { throw ValidationError("this CPU cannot run \(isa)") }
+    func validate() throws {
+        guard (1...TrainingConfig.maxBatchSize).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1...\(TrainingConfig.maxBatchSize), got \(batchSize)")
         }
-        guard batchSize > 0 && batchSize <= 4096 else { throw ValidationError("--batch-size must be in 1...4096") }
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be in 1...1000, got \(repeats)") }
+    }
+
+    func run() throws {
+        try isaOption.apply()
         let peak = PeakProbe.gflops(isa: .active, threads: 1)
         print(String(format: "ISA %@, measured single-core peak %.1f GFLOP/s, batch %d", ISA.active.description, peak, batchSize))
         var rows = ["| kernel | direction | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---|"]

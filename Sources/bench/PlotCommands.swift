@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import BenchHarness
 import TinyConv
 
 /// `bench plot`: per-layer forward/backward bars of the variants in bench JSON files.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import BenchHarness
 import TinyConv
 
 /// `bench scaling`: 2 threads vs 1, Dispatch vs OpenMP, and the measured costs behind a
@@ -9,9 +10,9 @@ struct ScalingCommand: ParsableCommand {
         commandName: "scaling", abstract: "Thread scaling, Dispatch vs OpenMP, and a projection to more cores.")
 
     @Option(help: "Model names or specs (repeatable).") var model: [String] = ["custom", "lenet5"]
-    @Option(help: "Samples per micro-shard.") var shardSize = 8
-    @Option(help: "Timed repeats (interleaved).") var repeats = 21
-    @Option(help: "Steps per repeat.") var steps = 10
+    @Option(parsing: .unconditional, help: "Samples per micro-shard.") var shardSize = 8
+    @Option(parsing: .unconditional, help: "Timed repeats (interleaved), at least 2.") var repeats = 21
+    @Option(parsing: .unconditional, help: "Steps per repeat.") var steps = 10
     @Option(help: "Write the measurements and projections as JSON.") var json: String?
 
     struct Result: Codable {
@@ -88,9 +89,7 @@ struct ScalingCommand: ParsableCommand {
                                   dispatchOverOpenmp: [ov.ratio, ov.low, ov.high], projections: projections))
         }
         if let json {
-            let e = JSONEncoder()
-            e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try e.encode(results), to: json)
+            try JSONFile.write(results, to: json)
         }
     }
 }

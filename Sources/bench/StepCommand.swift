@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import BenchHarness
+import EngineOptions
 import TinyConv
 
 /// `bench step` (the default): full training steps of model variants side by side,
@@ -15,20 +17,15 @@ struct StepCommand: ParsableCommand {
 
     @Option(help: "pool-then-1x1, 1x1-then-pool or both.") var variant: String?
     @Option(help: "Model name or spec (repeatable).") var model: [String] = []
-    @Option(help: "Minibatch size.") var batchSize = 32
-    @Option(help: "Worker threads (default: the cores this process may use).") var threads: Int?
-    @Option(help: "dispatch or openmp.") var scheduler = "dispatch"
-    @Option(help: "Samples per micro-shard.") var shardSize = 8
-    @Option(help: "Seed for weights and inputs.") var seed: UInt64 = 1
-    @Option(help: "Untimed warm-up steps per variant.") var warmup = 5
-    @Option(help: "Steps per timed repeat.") var steps = 20
-    @Option(help: "Timed repeats per variant (interleaved).") var repeats = 41
+    @OptionGroup var engine: EngineOptions
+    @Option(parsing: .unconditional, help: "Untimed warm-up steps per variant.") var warmup = 5
+    @Option(parsing: .unconditional, help: "Steps per timed repeat.") var steps = 20
+    @Option(parsing: .unconditional, help: "Timed repeats per variant (interleaved), at least 6 for a confidence interval.") var repeats = 41
     @Flag(help: "Time forward passes only.") var inference = false
     @Flag(help: "Skip the per-layer profile.") var noProfile = false
     @Option(help: "Write results as JSON.") var json: String?
     @Option(help: "Write the per-layer table as CSV.") var csv: String?
     @Option(help: "Write a Chrome trace-event timeline (Perfetto, chrome://tracing).") var trace: String?
-    @Option(help: "ISA to force: generic, avx2, avx512.") var isa: String?
 
     func models() throws -> [(name: String, spec: NetworkSpec)] {
         var list: [(String, NetworkSpec)] = []
@@ -45,16 +42,14 @@ struct StepCommand: ParsableCommand {
         return list
     }
 
-    func run() throws {
-        if let isa {
-            guard let chosen = ISA(name: isa), ISA.force(chosen) else { throw ValidationError("--isa \(isa) is unknown or unsupported here") }
-        }
-        guard let backend = SchedulerBackend(rawValue: scheduler) else { throw ValidationError("--scheduler must be dispatch or openmp") }
-        guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...4096 (one gradient buffer per shard)") }
-        guard (1...4096).contains(shardSize) else { throw ValidationError("--shard-size must be in 1...4096") }
+    func validate() throws {
         guard repeats >= 6, steps >= 1, warmup >= 0 else { throw ValidationError("need --repeats >= 6 (for a confidence interval), --steps >= 1, --warmup >= 0") }
-        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be in 1...1024") }
+    }
+
+    func run() throws {
+        try engine.isaOption.apply()
+        let config = engine.resolved
+        let (batchSize, threads, backend, shardSize, seed) = (config.batchSize, config.threads, config.scheduler, config.shardSize, config.seed)
         var options = StepBenchmark.Options()
         (options.batchSize, options.threads, options.scheduler, options.shardSize) = (batchSize, threads, backend, shardSize)
         (options.seed, options.warmupSteps, options.stepsPerRepeat, options.repeats) = (seed, warmup, steps, repeats)
@@ -76,7 +71,7 @@ struct StepCommand: ParsableCommand {
         if let json { try report.writeJSON(to: json) }
         if let csv { try AtomicFile.write(report.csv(), to: csv) }
         if let trace {
-            let data = try ChromeTrace.json(variants: zip(bench.variants, bench.traceEvents).map { ($0.name, $0.network, $1) })
+            let data = try ChromeTrace.json(variants: zip(bench.variants, bench.traceEvents).map { ($0.name, $0.plan, $1) })
             try AtomicFile.write(data, to: trace)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EngineOptions
 import TinyConv
 
 @main
@@ -9,23 +10,18 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a CNN on MNIST with SGD + momentum (TinyConv).",
         discussion: "Models: lenet5, regularized-lenet5, custom (pool-then-1x1), custom-1x1-then-pool, or a spec string such as conv5x5x6:same,pool,conv5x5x16,pool,fc120,fc84,fc10 (see docs/model-spec.md).")
 
-    @Option(help: "Model name or spec string.") var model: String?
-    @Option(help: "Epochs to train.") var epochs: Int?
-    @Option(help: "Minibatch size.") var batchSize: Int?
-    @Option(help: "SGD learning rate.") var lr: Float?
-    @Option(help: "SGD momentum.") var momentum: Float?
-    @Option(help: "Random seed (init, shuffles, dropout).") var seed: UInt64?
-    @Option(help: "Worker threads (default: the cores this process may use).") var threads: Int?
-    @Option(help: "dispatch (TinyConv's scheduler) or openmp (layer-by-layer, framework style).") var scheduler: String?
-    @Option(help: "Samples per micro-shard (fixes the arithmetic; results are identical at any thread count).") var shardSize: Int?
-    @Option(help: "Folder with the four MNIST IDX files, gzipped or not.") var data: String?
-    @Option(help: "Validation images taken from the end of the training set.") var validation: Int?
-    @Option(help: "Use only the first N training images (quick runs).") var limit: Int?
+    @Option(help: "Model name or spec string (default: lenet5).") var model: String?
+    @Option(parsing: .unconditional, help: "Epochs to train (default: 10).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "SGD learning rate (default: 0.01).") var lr: Float?
+    @Option(parsing: .unconditional, help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Float?
+    @OptionGroup var engine: EngineOptions
+    @Option(help: "Folder with the four MNIST IDX files, gzipped or not (default: $TINYCONV_DATA, else data/mnist).") var data: String?
+    @Option(parsing: .unconditional, help: "Validation images taken from the end of the training set (default: 5000).") var validation: Int?
+    @Option(parsing: .unconditional, help: "Use only the first N training images (quick runs).") var limit: Int?
     @Option(help: "Write a checkpoint here after every epoch (and on Ctrl-C).") var checkpoint: String?
     @Option(help: "Resume from this checkpoint.") var resume: String?
     @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
     @Option(help: "Score this checkpoint on the test set and exit.") var evaluate: String?
-    @Option(help: "ISA to force: generic, avx2, avx512.") var isa: String?
 
     func run() throws {
         do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch {
@@ -34,10 +30,20 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func execute() throws {
-        if let isa {
-            guard let chosen = ISA(name: isa), ISA.force(chosen) else { throw ValidationError("--isa \(isa) is unknown or unsupported here") }
+    func validate() throws {
+        if evaluate != nil {
+            let ignored = [("--model", model != nil), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
+                           ("--momentum", momentum != nil), ("--batch-size", engine.batchSize != nil), ("--seed", engine.seed != nil),
+                           ("--scheduler", engine.scheduler != nil), ("--validation", validation != nil), ("--limit", limit != nil),
+                           ("--checkpoint", checkpoint != nil), ("--json", json != nil)].filter(\.1).map(\.0)
+            if !ignored.isEmpty {
+                throw ValidationError("--evaluate scores a checkpoint as it is: \(ignored.joined(separator: ", ")) cannot be combined with it")
+            }
         }
+    }
+
+    func execute() throws {
+        try engine.isaOption.apply()
         let dataFolder = data ?? ProcessInfo.processInfo.environment["TINYCONV_DATA"] ?? "data/mnist"
         if let evaluate { return try evaluateCheckpoint(evaluate, dataFolder: dataFolder) }
 
@@ -54,20 +60,22 @@ struct TrainCommand: ParsableCommand {
             config.model = model
         }
         if resume == nil { config.spec = try ModelZoo.spec(config.model).description }
+        if let resume {  // what the checkpoint says must hold before any flag is applied
+            do { try config.validate() } catch let e as TrainingConfig.Invalid {
+                throw TrainingError(message: "\(resume): checkpoint: field \(e.field) \(e.requirement) (damaged checkpoint)")
+            }
+        } else {
+            config.threads = EngineOptions.defaultThreads
+        }
         if let epochs { config.epochs = epochs }
-        if let batchSize { config.batchSize = batchSize }
         if let lr { config.learningRate = lr }
         if let momentum { config.momentum = momentum }
-        if let seed { config.seed = seed }
-        if let threads { config.threads = threads } else if resume == nil { config.threads = ProcessInfo.processInfo.activeProcessorCount }
-        if let scheduler {
-            guard let s = SchedulerBackend(rawValue: scheduler) else { throw ValidationError("--scheduler must be dispatch or openmp") }
-            config.scheduler = s
-        }
-        if let shardSize { config.shardSize = shardSize }
+        engine.apply(to: &config)
         if let validation { config.validation = validation }
         if let limit { config.limit = limit }
-        try validate(config)
+        do { try config.validate() } catch let e as TrainingConfig.Invalid {
+            throw ValidationError("\(flagName(e.field)) \(e.requirement)")
+        }
 
         let spec = try NetworkSpec.parse(config.spec)
         let network = try Network(spec: spec, seed: config.seed)
@@ -81,7 +89,7 @@ struct TrainCommand: ParsableCommand {
         print("data \(dataFolder): \(trainSet.count) train, \(valSet?.count ?? 0) validation, \(test.count) test; batch \(config.batchSize), lr \(config.learningRate), momentum \(config.momentum), seed \(config.seed), \(config.threads) thread(s), \(config.scheduler.rawValue) scheduler, shards of \(config.shardSize), ISA \(ISA.active)")
         if progress.epoch > 0 || progress.step > 0 { print("resuming at epoch \(progress.epoch + 1), step \(progress.step)") }
 
-        let trainer = Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test)
+        let trainer = try Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test)
         trainer.progress = progress
         let tty = isatty(1) != 0
         let table = EpochTable()
@@ -118,27 +126,13 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func validate(_ c: TrainingConfig) throws {
-        guard c.epochs >= 1 && c.epochs <= 100_000 else { throw ValidationError("--epochs must be at least 1") }
-        guard c.batchSize >= 1 && c.batchSize <= 4096 else {
-            // each shard keeps a full gradient buffer: 4096 / 8 shards x 61k floats is already 125 MB
-            throw ValidationError("--batch-size must be in 1...4096")
-        }
-        guard c.learningRate.isFinite && c.learningRate > 0 else { throw ValidationError("--lr must be a positive number") }
-        guard c.momentum.isFinite && c.momentum >= 0 && c.momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
-        guard c.threads >= 1 && c.threads <= 1024 else { throw ValidationError("--threads must be in 1...1024") }
-        guard c.shardSize >= 1 && c.shardSize <= 4096 else { throw ValidationError("--shard-size must be in 1...4096") }
-        guard c.validation >= 0 else { throw ValidationError("--validation must be 0 or more") }
-        if let l = c.limit, l < 1 { throw ValidationError("--limit must be at least 1") }
-    }
-
     func evaluateCheckpoint(_ path: String, dataFolder: String) throws {
         let c = try Checkpoint.readContents(path)
         let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
         try Checkpoint.load(path, into: network)
         let (_, test) = try MNIST.load(folder: dataFolder, classes: network.classes)
-        let s = MinibatchScheduler(network: network, maxBatch: 256, shardSize: c.config.shardSize,
-                                   threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let s = try MinibatchScheduler(network: network, maxBatch: 256, shardSize: engine.shardSize ?? c.config.shardSize,
+                                       threads: engine.threads ?? EngineOptions.defaultThreads)
         let r = s.evaluate(test)
         print(String(format: "%@ (%@, epoch %d): test loss %.4f, test accuracy %.2f%% (%d/%d)", path, c.config.model, c.progress.epoch,
                      r.lossSum / Double(test.count), 100 * Double(r.correct) / Double(test.count), r.correct, test.count))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TinyConv
+import BenchHarness
 
 @Suite("bench harness: statistics, interleaving, JSON, trace, FLOP counts")
 struct BenchHarnessTests {
@@ -82,7 +83,7 @@ struct BenchHarnessTests {
     @Test("the trace is valid trace-event JSON: one track per worker, complete events")
     func trace() throws {
         let (b, _) = try Self.smallBench()
-        let data = try ChromeTrace.json(variants: zip(b.variants, b.traceEvents).map { ($0.name, $0.network, $1) })
+        let data = try ChromeTrace.json(variants: zip(b.variants, b.traceEvents).map { ($0.name, $0.plan, $1) })
         let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let events = try #require(obj["traceEvents"] as? [[String: Any]])
         let complete = events.filter { $0["ph"] as? String == "X" }

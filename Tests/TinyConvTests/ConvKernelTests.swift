@@ -101,7 +101,8 @@ struct ConvKernelTests {
     @Test("every conv layer of LeNet-5 and both Custom variants at batch 32")
     func modelLayers() throws {
         for (name, layer) in try modelLayerShapes(batch: 32) {
-            guard let s = layer.convShape(batch: 32) else { continue }
+            guard let conv = layer.unit as? Conv2D else { continue }
+            let s = conv.shape(layer, batch: 32)
             _ = name
             try ConvTester(shape: s, relu: true).test()
         }

@@ -69,7 +69,7 @@ struct DenseAndGemmKernelTests {
     @Test("every dense layer of the report's models at batch 32")
     func modelLayers() throws {
         for (_, layer) in try modelLayerShapes(batch: 32) {
-            if let s = layer.denseShape(batch: 32) { try check(s, relu: layer.relu) }
+            if let dense = layer.unit as? Dense { try check(dense.shape(layer, batch: 32), relu: layer.relu) }
         }
     }
 

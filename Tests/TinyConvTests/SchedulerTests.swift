@@ -37,7 +37,7 @@ struct SchedulerTests {
         var losses: [Double] = []
         for threads in [1, 4, 8] {
             net.initialize(seed: 5)
-            let s = MinibatchScheduler(network: net, maxBatch: 13, shardSize: 4, threads: threads)
+            let s = try MinibatchScheduler(network: net, maxBatch: 13, shardSize: 4, threads: threads)
             let r = data.images.withUnsafeBufferPointer { img in data.labels.withUnsafeBufferPointer { lab in idx.withUnsafeBufferPointer {
                 s.step(images: img.baseAddress!, labels: lab.baseAddress!, indices: $0.baseAddress!, count: 13,
                        hyper: .init(), seed: 1, stepIndex: 0)

@@ -36,7 +36,7 @@ func makeTrainer(_ model: String, threads: Int, backend: SchedulerBackend = .dis
     c.learningRate = lr
     c.seed = seed
     let net = try Network(spec: try ModelZoo.spec(model), seed: seed)
-    return Trainer(config: c, network: net, train: data, validation: data.slice(0..<16), test: data.slice(16..<40))
+    return try Trainer(config: c, network: net, train: data, validation: data.slice(0..<16), test: data.slice(16..<40))
 }
 
 @Suite("Training: determinism, resume, divergence, checkpoints")
@@ -143,7 +143,7 @@ struct TrainingTests {
     @Test("network gradient: backprop matches finite differences of the batch loss")
     func networkGradient() throws {
         let net = try Network(spec: try NetworkSpec.parse("conv3x3x4:same,pool,conv3x3x5,pool,fc12,fc10"), seed: 9)
-        let s = MinibatchScheduler(network: net, maxBatch: 6, shardSize: 4, threads: 2)
+        let s = try MinibatchScheduler(network: net, maxBatch: 6, shardSize: 4, threads: 2)
         let data = syntheticData(count: 6, seed: 4)
         let idx: [Int32] = [0, 1, 2, 3, 4, 5]
         let frozen = MinibatchScheduler.Hyperparameters(learningRate: 0, momentum: 0, l2: 0)
@@ -154,7 +154,7 @@ struct TrainingTests {
             } } }
         }
         let base = loss()
-        let g = s.gradient.array
+        let g = s.optimizer.gradient.array
         let maxG = g.map { abs(Double($0)) }.max()!
         // A shifted weight moves thousands of pre-activations; one that crosses a ReLU kink
         // or flips a max-pool winner bends the central difference by at most the jump

@@ -5,7 +5,8 @@
 // Every kernel is single-threaded, takes raw pointers and sizes, allocates nothing
 // and knows nothing about models or threads. Scratch memory comes from the caller:
 // each kernel that needs it has a *_workspace_floats() query.
-// Naive reference twins (tc_ref_*) live in reference.c and are what tests trust.
+// Naive reference twins (tc_ref_*) live in reference.c, declared with the test hooks in
+// tinyconv_reference.h: what tests trust, not what production calls.
 #ifndef TINYCONV_KERNELS_H
 #define TINYCONV_KERNELS_H
 
@@ -33,9 +34,6 @@ tc_isa tc_isa_active(void);
 int tc_isa_set(tc_isa isa);
 /// Forget the override: back to the environment / detection.
 void tc_isa_reset(void);
-/// Force an ISA for kernels called on the calling thread only (tests run concurrently).
-int tc_isa_set_for_thread(tc_isa isa);
-void tc_isa_reset_for_thread(void);
 const char *tc_isa_name(tc_isa isa);
 /// Floats per vector on the ISA (4, 8, 16).
 int tc_isa_vector_floats(tc_isa isa);
@@ -91,6 +89,11 @@ void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y)
 /// is dropped where the maximum is not positive), saving a pass over dx.
 void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
                             const float *dy, float *dx, int relu_mask);
+// Average pool 2x2 stride 2 (floor): y [N][H/2][W/2][C] = mean of each window of x [N][H][W][C].
+void tc_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
+/// dx [N][H][W][C] (overwritten) = dy/4 on each window's four elements; 0 in a dropped
+/// odd trailing row or column.
+void tc_avgpool2x2_backward(int n, int h, int w, int c, const float *dy, float *dx);
 
 // ---------------------------------------------------------------- activations
 void tc_relu_forward(size_t count, const float *x, float *y);
@@ -128,35 +131,6 @@ void tc_sum_buffers(size_t count, int nsrc, const float *const *src, float *dst)
 /// Register-resident FMA loop on the given ISA: returns the number of FLOPs done
 /// (2 per lane per FMA). Time it to get the core's peak.
 double tc_peak_probe(tc_isa isa, uint64_t iterations);
-
-// ---------------------------------------------------------------- naive twins
-void tc_ref_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, ptrdiff_t csA,
-                 const float *B, ptrdiff_t rsB, ptrdiff_t csB, float *C, size_t ldc,
-                 int accumulate, const float *bias, int relu);
-void tc_ref_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
-                           float *y, int relu);
-void tc_ref_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx);
-void tc_ref_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy,
-                                    float *dw, float *db, int accumulate);
-void tc_ref_dense_forward(int n, int in, int out, const float *x, const float *w,
-                          const float *b, float *y, int relu);
-void tc_ref_dense_backward_data(int n, int in, int out, const float *dy, const float *w,
-                                float *dx);
-void tc_ref_dense_backward_weights(int n, int in, int out, const float *x, const float *dy,
-                                   float *dw, float *db, int accumulate);
-void tc_ref_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
-void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                                const float *dy, float *dx, int relu_mask);
-void tc_ref_relu_forward(size_t count, const float *x, float *y);
-void tc_ref_relu_backward(size_t count, const float *y, const float *dy, float *dx);
-void tc_ref_dropout_forward(size_t count, float rate, uint64_t seed, uint64_t stream,
-                            uint64_t first, const float *x, float *y, uint8_t *mask);
-void tc_ref_dropout_backward(size_t count, float rate, const uint8_t *mask,
-                             const float *dy, float *dx);
-double tc_ref_softmax_xent(int n, int classes, const float *logits, const int32_t *labels,
-                           float *prob, float *dlogits, float grad_scale);
-void tc_ref_sgd_momentum(size_t count, float lr, float momentum, float l2,
-                         float *w, float *v, const float *g);
 
 #ifdef __cplusplus
 }

@@ -1,51 +1,96 @@
 import CKernels
 
-/// Shape-checked entry points to the C convolution kernels (1x1 convs take the GEMM
-/// fast path inside C). Buffers may be larger than the shape needs, never smaller.
-public enum Conv2DKernel {
+/// The one route from Swift to the C convolution kernels. Built once per layer shape
+/// (the shape is checked then); the calls after that are unchecked and inlinable, and
+/// take any batch up to `shape.batch`. 1x1 convs take the GEMM path inside C.
+/// x [n][H][W][Cin], w [k][k][Cin][Cout], b [Cout], y [n][Ho][Wo][Cout].
+public struct Conv2DKernel: Sendable {
+    public let shape: ConvShape
+    @usableFromInline let c: tc_conv_shape
+
+    public init(_ shape: ConvShape, name: String = "conv2d") throws {
+        try shape.validate(name)
+        self.shape = shape
+        c = shape.c
+    }
+
+    /// Scratch floats any direction needs at the largest batch.
+    public var workspaceFloats: Int { shape.workspaceFloats }
+
+    @inlinable func at(_ n: Int) -> tc_conv_shape {
+        assert(n >= 1 && n <= shape.batch, "batch \(n) outside 1...\(shape.batch)")
+        var s = c
+        s.n = Int32(truncatingIfNeeded: n)
+        return s
+    }
+
     /// y = relu?(conv(x, w) + b)
+    @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, relu: Bool,
+                                   workspace: UnsafeMutablePointer<Float>) {
+        tc_conv2d_forward(at(n), x, weights, bias, y, relu ? 1 : 0, workspace)
+    }
+
+    /// dx [n][H][W][Cin] = input gradient (overwritten).
+    @inlinable public func backwardData(batch n: Int, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                        dx: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
+        tc_conv2d_backward_data(at(n), dy, weights, dx, workspace)
+    }
+
+    /// dw [k][k][Cin][Cout] (+)= weight gradient, db [Cout] (+)= bias gradient.
+    @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                           dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+                                           accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
+        tc_conv2d_backward_weights(at(n), x, dy, dw, db, accumulate ? 1 : 0, workspace)
+    }
+}
+
+/// Buffer-checked forms (tests and tools): every count is checked, then the same
+/// instance methods run.
+extension Conv2DKernel {
     public static func forward(
         _ s: ConvShape, x: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
         bias b: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>, relu: Bool,
-        workspace: UnsafeMutableBufferPointer<Float>, kernel name: String = "conv2d_forward"
+        workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        try s.validate(name)
+        let name = "conv2d_forward"
+        let k = try Conv2DKernel(s, name: name)
         try requireCount(x.count, s.inputCount, name, "x")
         try requireCount(w.count, s.weightCount, name, "weights")
         if let b { try requireCount(b.count, s.outChannels, name, "bias") }
         try requireCount(y.count, s.outputCount, name, "y")
         try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
-        tc_conv2d_forward(s.c, x.baseAddress, w.baseAddress, b?.baseAddress, y.baseAddress,
-                          relu ? 1 : 0, workspace.baseAddress)
+        k.forward(batch: s.batch, x: x.baseAddress!, weights: w.baseAddress!, bias: b?.baseAddress, y: y.baseAddress!,
+                  relu: relu, workspace: workspace.baseAddress!)
     }
 
-    /// dx = input gradient of the convolution (overwritten).
     public static func backwardData(
         _ s: ConvShape, dy: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
-        dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>,
-        kernel name: String = "conv2d_backward_data"
+        dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        try s.validate(name)
+        let name = "conv2d_backward_data"
+        let k = try Conv2DKernel(s, name: name)
         try requireCount(dy.count, s.outputCount, name, "dy")
         try requireCount(w.count, s.weightCount, name, "weights")
         try requireCount(dx.count, s.inputCount, name, "dx")
         try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
-        tc_conv2d_backward_data(s.c, dy.baseAddress, w.baseAddress, dx.baseAddress, workspace.baseAddress)
+        k.backwardData(batch: s.batch, dy: dy.baseAddress!, weights: w.baseAddress!, dx: dx.baseAddress!,
+                       workspace: workspace.baseAddress!)
     }
 
-    /// dw (+)= weight gradient, db (+)= bias gradient.
     public static func backwardWeights(
         _ s: ConvShape, x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
         dw: UnsafeMutableBufferPointer<Float>, db: UnsafeMutableBufferPointer<Float>?,
-        accumulate: Bool, workspace: UnsafeMutableBufferPointer<Float>, kernel name: String = "conv2d_backward_weights"
+        accumulate: Bool, workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        try s.validate(name)
+        let name = "conv2d_backward_weights"
+        let k = try Conv2DKernel(s, name: name)
         try requireCount(x.count, s.inputCount, name, "x")
         try requireCount(dy.count, s.outputCount, name, "dy")
         try requireCount(dw.count, s.weightCount, name, "dw")
         if let db { try requireCount(db.count, s.outChannels, name, "db") }
         try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
-        tc_conv2d_backward_weights(s.c, x.baseAddress, dy.baseAddress, dw.baseAddress, db?.baseAddress,
-                                   accumulate ? 1 : 0, workspace.baseAddress)
+        k.backwardWeights(batch: s.batch, x: x.baseAddress!, dy: dy.baseAddress!, dw: dw.baseAddress!, db: db?.baseAddress,
+                          accumulate: accumulate, workspace: workspace.baseAddress!)
     }
 }

@@ -9,6 +9,8 @@ public struct DenseShape: Hashable, Sendable {
     public var weightCount: Int { inputs * outputs }
     public var macs: Int { batch * inputs * outputs }
     public var workspaceFloats: Int { Int(tc_dense_workspace_floats(Int32(batch), Int32(inputs), Int32(outputs))) }
+    /// The same product seen as a 1x1 conv over a batch x 1 x 1 x inputs tensor.
+    public var asConv: ConvShape { ConvShape(batch: batch, height: 1, width: 1, inChannels: inputs, outChannels: outputs, kernel: 1) }
 
     public func validate(_ kernel: String = "dense") throws {
         try require(batch > 0 && inputs > 0 && outputs > 0, kernel,
@@ -17,29 +19,77 @@ public struct DenseShape: Hashable, Sendable {
     }
 }
 
-/// Shape-checked entry points to the C dense kernels. A dense layer is a 1x1 conv over
-/// a batch x 1 x 1 x inputs tensor, which is how the C side runs it too.
-public enum DenseKernel {
-    static func conv(_ s: DenseShape, _ kernel: String) throws -> ConvShape {
-        try s.validate(kernel)
-        return ConvShape(batch: s.batch, height: 1, width: 1, inChannels: s.inputs, outChannels: s.outputs, kernel: 1)
+/// The one route from Swift to the C dense kernels (tc_dense_*): built once per layer
+/// shape (checked then), unchecked inlinable calls after, for any batch up to `shape.batch`.
+/// x [n][in], w [in][out], b [out], y [n][out].
+public struct DenseKernel: Sendable {
+    public let shape: DenseShape
+    @usableFromInline let inputs, outputs: Int32
+
+    public init(_ shape: DenseShape, name: String = "dense") throws {
+        try shape.validate(name)
+        self.shape = shape
+        (inputs, outputs) = (Int32(shape.inputs), Int32(shape.outputs))
     }
 
+    public var workspaceFloats: Int { shape.workspaceFloats }
+
+    @inlinable func at(_ n: Int) -> Int32 {
+        assert(n >= 1 && n <= shape.batch, "batch \(n) outside 1...\(shape.batch)")
+        return Int32(truncatingIfNeeded: n)
+    }
+
+    /// y = relu?(x w + b)
+    @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, relu: Bool,
+                                   workspace: UnsafeMutablePointer<Float>) {
+        tc_dense_forward(at(n), inputs, outputs, x, weights, bias, y, relu ? 1 : 0, workspace)
+    }
+
+    /// dx [n][in] = dy w^T (overwritten)
+    @inlinable public func backwardData(batch n: Int, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                        dx: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
+        tc_dense_backward_data(at(n), inputs, outputs, dy, weights, dx, workspace)
+    }
+
+    /// dw [in][out] (+)= x^T dy, db [out] (+)= column sums of dy
+    @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                           dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+                                           accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
+        tc_dense_backward_weights(at(n), inputs, outputs, x, dy, dw, db, accumulate ? 1 : 0, workspace)
+    }
+}
+
+/// Buffer-checked forms (tests and tools): counts checked, then the same instance methods.
+extension DenseKernel {
     public static func forward(
         _ s: DenseShape, x: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
         bias b: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>, relu: Bool,
         workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        try Conv2DKernel.forward(conv(s, "dense_forward"), x: x, weights: w, bias: b, y: y, relu: relu, workspace: workspace,
-                                 kernel: "dense_forward")
+        let name = "dense_forward"
+        let k = try DenseKernel(s, name: name)
+        try requireCount(x.count, s.batch * s.inputs, name, "x")
+        try requireCount(w.count, s.weightCount, name, "weights")
+        if let b { try requireCount(b.count, s.outputs, name, "bias") }
+        try requireCount(y.count, s.batch * s.outputs, name, "y")
+        try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
+        k.forward(batch: s.batch, x: x.baseAddress!, weights: w.baseAddress!, bias: b?.baseAddress, y: y.baseAddress!,
+                  relu: relu, workspace: workspace.baseAddress!)
     }
 
     public static func backwardData(
         _ s: DenseShape, dy: UnsafeBufferPointer<Float>, weights w: UnsafeBufferPointer<Float>,
         dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        try Conv2DKernel.backwardData(conv(s, "dense_backward_data"), dy: dy, weights: w, dx: dx, workspace: workspace,
-                                      kernel: "dense_backward_data")
+        let name = "dense_backward_data"
+        let k = try DenseKernel(s, name: name)
+        try requireCount(dy.count, s.batch * s.outputs, name, "dy")
+        try requireCount(w.count, s.weightCount, name, "weights")
+        try requireCount(dx.count, s.batch * s.inputs, name, "dx")
+        try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
+        k.backwardData(batch: s.batch, dy: dy.baseAddress!, weights: w.baseAddress!, dx: dx.baseAddress!,
+                       workspace: workspace.baseAddress!)
     }
 
     public static func backwardWeights(
@@ -47,7 +97,14 @@ public enum DenseKernel {
         dw: UnsafeMutableBufferPointer<Float>, db: UnsafeMutableBufferPointer<Float>?,
         accumulate: Bool, workspace: UnsafeMutableBufferPointer<Float>
     ) throws {
-        try Conv2DKernel.backwardWeights(conv(s, "dense_backward_weights"), x: x, dy: dy, dw: dw, db: db, accumulate: accumulate,
-                                         workspace: workspace, kernel: "dense_backward_weights")
+        let name = "dense_backward_weights"
+        let k = try DenseKernel(s, name: name)
+        try requireCount(x.count, s.batch * s.inputs, name, "x")
+        try requireCount(dy.count, s.batch * s.outputs, name, "dy")
+        try requireCount(dw.count, s.weightCount, name, "dw")
+        if let db { try requireCount(db.count, s.outputs, name, "db") }
+        try requireCount(workspace.count, s.workspaceFloats, name, "workspace")
+        k.backwardWeights(batch: s.batch, x: x.baseAddress!, dy: dy.baseAddress!, dw: dw.baseAddress!, db: db?.baseAddress,
+                          accumulate: accumulate, workspace: workspace.baseAddress!)
     }
 }

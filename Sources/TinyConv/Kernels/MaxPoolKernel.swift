@@ -1,29 +1,52 @@
 import CKernels
 
-/// Max pool 2x2 stride 2 (floor) over NHWC: [n][h][w][c] -> [n][h/2][w/2][c].
-public enum MaxPoolKernel {
-    static func check(_ name: String, _ n: Int, _ h: Int, _ w: Int, _ c: Int) throws {
-        try require(n > 0 && h >= 2 && w >= 2 && c > 0, name,
-                    "needs a positive batch and channels and at least 2x2 input, got \(n)x\(h)x\(w)x\(c)")
+/// The one route to the C max-pool kernels (2x2, stride 2, NHWC): checked once at
+/// construction, unchecked inlinable calls for any batch up to `shape.batch`.
+public struct MaxPoolKernel: Sendable {
+    public let shape: PoolShape
+    @usableFromInline let h, w, c: Int32
+
+    public init(_ shape: PoolShape, name: String = "maxpool") throws {
+        try shape.validate(name)
+        self.shape = shape
+        (h, w, c) = (Int32(shape.height), Int32(shape.width), Int32(shape.channels))
     }
+
+    /// y [n][H/2][W/2][C] = max over each 2x2 window of x [n][H][W][C]
+    @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        assert(n >= 1 && n <= shape.batch)
+        tc_maxpool2x2_forward(Int32(truncatingIfNeeded: n), h, w, c, x, y)
+    }
+
+    /// dx (overwritten) gets dy at the first maximum of each window; reluMask also applies
+    /// the backward of a ReLU that produced x (the plan's conv+ReLU -> pool fusion).
+    @inlinable public func backward(batch n: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                    dx: UnsafeMutablePointer<Float>, reluMask: Bool) {
+        assert(n >= 1 && n <= shape.batch)
+        tc_maxpool2x2_backward(Int32(truncatingIfNeeded: n), h, w, c, x, y, dy, dx, reluMask ? 1 : 0)
+    }
+}
+
+extension MaxPoolKernel {
     public static func forward(batch n: Int, height h: Int, width w: Int, channels c: Int,
                                x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) throws {
-        try check("maxpool_forward", n, h, w, c)
-        try requireCount(x.count, n * h * w * c, "maxpool_forward", "x")
-        try requireCount(y.count, n * (h / 2) * (w / 2) * c, "maxpool_forward", "y")
-        tc_maxpool2x2_forward(Int32(n), Int32(h), Int32(w), Int32(c), x.baseAddress, y.baseAddress)
+        let s = PoolShape(batch: n, height: h, width: w, channels: c)
+        let k = try MaxPoolKernel(s, name: "maxpool_forward")
+        try requireCount(x.count, s.inputCount, "maxpool_forward", "x")
+        try requireCount(y.count, s.outputCount, "maxpool_forward", "y")
+        k.forward(batch: n, x: x.baseAddress!, y: y.baseAddress!)
     }
+
     public static func backward(batch n: Int, height h: Int, width w: Int, channels c: Int,
                                 x: UnsafeBufferPointer<Float>, y: UnsafeBufferPointer<Float>,
                                 dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
                                 reluMask: Bool = false) throws {
-        try check("maxpool_backward", n, h, w, c)
-        let outCount = n * (h / 2) * (w / 2) * c
-        try requireCount(x.count, n * h * w * c, "maxpool_backward", "x")
-        try requireCount(y.count, outCount, "maxpool_backward", "y")
-        try requireCount(dy.count, outCount, "maxpool_backward", "dy")
-        try requireCount(dx.count, n * h * w * c, "maxpool_backward", "dx")
-        tc_maxpool2x2_backward(Int32(n), Int32(h), Int32(w), Int32(c), x.baseAddress, y.baseAddress,
-                               dy.baseAddress, dx.baseAddress, reluMask ? 1 : 0)
+        let s = PoolShape(batch: n, height: h, width: w, channels: c)
+        let k = try MaxPoolKernel(s, name: "maxpool_backward")
+        try requireCount(x.count, s.inputCount, "maxpool_backward", "x")
+        try requireCount(y.count, s.outputCount, "maxpool_backward", "y")
+        try requireCount(dy.count, s.outputCount, "maxpool_backward", "dy")
+        try requireCount(dx.count, s.inputCount, "maxpool_backward", "dx")
+        k.backward(batch: n, x: x.baseAddress!, y: y.baseAddress!, dy: dy.baseAddress!, dx: dx.baseAddress!, reluMask: reluMask)
     }
 }

@@ -1,7 +1,15 @@
 import CKernels
 
 public enum SoftmaxCrossEntropyKernel {
-    /// Returns the summed loss over the rows; dlogits = (p - onehot) * gradScale.
+    /// Summed loss over the rows; dlogits = (p - onehot) * gradScale. Labels must be in range.
+    @inlinable public static func forwardBackward(rows n: Int, classes: Int, logits: UnsafePointer<Float>,
+                                                  labels: UnsafePointer<Int32>, probabilities: UnsafeMutablePointer<Float>,
+                                                  dlogits: UnsafeMutablePointer<Float>?, gradScale: Float) -> Double {
+        tc_softmax_xent(Int32(truncatingIfNeeded: n), Int32(truncatingIfNeeded: classes), logits, labels, probabilities,
+                        dlogits, gradScale)
+    }
+
+    /// Checked form: returns the summed loss over the rows; dlogits = (p - onehot) * gradScale.
     public static func forwardBackward(
         rows n: Int, classes: Int, logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>,
         probabilities: UnsafeMutableBufferPointer<Float>, dlogits: UnsafeMutableBufferPointer<Float>?,
@@ -16,7 +24,7 @@ public enum SoftmaxCrossEntropyKernel {
         for i in 0..<n where labels[i] < 0 || Int(labels[i]) >= classes {
             throw KernelArgumentError(kernel: name, message: "label \(labels[i]) at row \(i) is outside 0..<\(classes)")
         }
-        return tc_softmax_xent(Int32(n), Int32(classes), logits.baseAddress, labels.baseAddress,
-                               probabilities.baseAddress, dlogits?.baseAddress, gradScale)
+        return forwardBackward(rows: n, classes: classes, logits: logits.baseAddress!, labels: labels.baseAddress!,
+                               probabilities: probabilities.baseAddress!, dlogits: dlogits?.baseAddress, gradScale: gradScale)
     }
 }

@@ -1,39 +1,99 @@
-import CKernels
+/// k x k convolution, stride 1, valid or same padding, ReLU fused. Token
+/// `convKxKxF[:same|:valid]`. Parameters: weight [k][k][Cin][Cout] (HWIO), bias [Cout].
+/// 1x1 convs take the GEMM path inside the kernel.
+public struct Conv2D: LayerUnit, Equatable {
+    public enum Padding: String, Sendable { case valid, same }
+    public let kernel: Int
+    public let filters: Int
+    public let padding: Padding
 
-/// k x k convolution, stride 1, valid or same padding, ReLU fused. 1x1 convs take the
-/// GEMM path inside the kernel. Parameters: weights [k][k][Cin][Cout], then biases [Cout].
-public final class Conv2D: Layer {
-    public let spec: ResolvedLayer
-    let kernel: Int, padding: Int
-    /// The next layer (a max pool) applies this layer's ReLU backward for it.
-    public let reluBackwardDoneByNext: Bool
-
-    public init(_ spec: ResolvedLayer, reluBackwardDoneByNext: Bool = false) {
-        self.reluBackwardDoneByNext = reluBackwardDoneByNext
-        guard case let .conv(k, _, p) = spec.layer else { preconditionFailure("Conv2D needs a conv spec") }
-        self.spec = spec
-        kernel = k
-        padding = p == .same ? (k - 1) / 2 : 0
+    public init(kernel: Int, filters: Int, padding: Padding = .valid) {
+        (self.kernel, self.filters, self.padding) = (kernel, filters, padding)
     }
 
-    func shape(_ n: Int) -> tc_conv_shape {
-        tc_conv_shape(n: Int32(n), h: Int32(spec.input.height), w: Int32(spec.input.width),
-                      cin: Int32(spec.input.channels), cout: Int32(spec.output.channels),
-                      k: Int32(kernel), pad: Int32(padding))
+    /// Zero padding on each side.
+    public var pad: Int { padding == .same ? (kernel - 1) / 2 : 0 }
+
+    public static let namePrefix = "conv"
+    public static let tokenForm = "convKxKxF[:same]"
+    public static func parse(_ token: String, at: String) throws -> (any LayerUnit)? {
+        guard token.hasPrefix("conv") else { return nil }
+        let parts = token.dropFirst(4).split(separator: ":", maxSplits: 1)
+        let dims = parts.first.map { $0.split(separator: "x").map { Int($0) } } ?? []
+        guard dims.count == 3, let k1 = dims[0], let k2 = dims[1], let f = dims[2] else {
+            throw SpecError(message: "\(at): expected convKxKxFILTERS, e.g. conv5x5x6")
+        }
+        guard k1 == k2 else { throw SpecError(message: "\(at): only square kernels are supported") }
+        guard (1...11).contains(k1), (1...4096).contains(f) else {
+            throw SpecError(message: "\(at): kernel must be 1...11 and filters 1...4096")
+        }
+        var padding = Padding.valid
+        if parts.count == 2 {
+            guard let p = Padding(rawValue: String(parts[1])) else {
+                throw SpecError(message: "\(at): padding must be 'same' or 'valid'")
+            }
+            padding = p
+        }
+        if padding == .same && k1 % 2 == 0 { throw SpecError(message: "\(at): 'same' padding needs an odd kernel") }
+        return Conv2D(kernel: k1, filters: f, padding: padding)
+    }
+    public var token: String { "conv\(kernel)x\(kernel)x\(filters)" + (padding == .same ? ":same" : "") }
+
+    public var needsSpatialInput: Bool { true }
+    public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape {
+        let h = input.height + 2 * pad - kernel + 1, w = input.width + 2 * pad - kernel + 1
+        guard h > 0, w > 0 else { throw SpecError(message: "\(at): the kernel is larger than the input") }
+        return TensorShape(h, w, filters)
+    }
+    public func fusesReLU(isOutputLayer: Bool) -> Bool { true }
+    public func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor] {
+        ParameterTensor.weightAndBias([kernel, kernel, input.channels, filters], fanIn: kernel * kernel * input.channels,
+                       fanOut: kernel * kernel * filters, outputs: filters)
+    }
+    public func macsPerSample(input: TensorShape, output: TensorShape) -> Int {
+        output.height * output.width * kernel * kernel * input.channels * filters
     }
 
-    public func scratchFloats(count: Int) -> Int { Int(tc_conv2d_workspace_floats(shape(count))) }
-
-    // y [n][Ho][Wo][Cout] = relu(conv(x [n][H][W][Cin]) + b)
-    public func forward(_ c: LayerContext) {
-        tc_conv2d_forward(shape(c.count), c.x, c.parameters, c.parameters + spec.weightCount, c.y, 1, c.scratch)
+    /// The kernel shape of a layer of this kind at a batch size.
+    public func shape(_ layer: ResolvedLayer, batch: Int) -> ConvShape {
+        ConvShape(batch: batch, height: layer.input.height, width: layer.input.width, inChannels: layer.input.channels,
+                  outChannels: filters, kernel: kernel, padding: pad)
     }
 
-    public func backward(_ c: LayerContext) {
-        let s = shape(c.count)
-        let outCount = c.count * spec.output.count
-        if !reluBackwardDoneByNext { tc_relu_backward(outCount, c.y, c.dy, c.dy) }  // through the fused ReLU
-        tc_conv2d_backward_weights(s, c.x, c.dy, c.gradients, c.gradients + spec.weightCount, 0, c.scratch)
-        if let dx = c.dx { tc_conv2d_backward_data(s, c.dy, c.parameters, dx, c.scratch) }
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
+        Stage(layer, kernel: try Conv2DKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
+    }
+
+    final class Stage: SplitBackwardStage {
+        let label: String
+        let layers: ClosedRange<Int>
+        let kernel: Conv2DKernel
+        let weightCount, outputCount: Int
+        let fusion: StageFusion
+
+        init(_ layer: ResolvedLayer, kernel: Conv2DKernel, fusion: StageFusion) {
+            (label, layers, self.kernel, self.fusion) = (layer.name, layer.index...layer.index, kernel, fusion)
+            weightCount = layer.weightCount
+            outputCount = layer.output.count
+        }
+        var scratchFloats: Int { kernel.workspaceFloats }
+
+        // y [n][Ho][Wo][Cout] = relu(conv(x [n][H][W][Cin]) + b)
+        func forward(_ c: StageContext) {
+            kernel.forward(batch: c.count, x: c.x, weights: c.parameters, bias: c.parameters + weightCount, y: c.y, relu: true,
+                           workspace: c.scratch)
+        }
+        func backward(_ c: StageContext) {
+            if !fusion.reluBackwardDoneByNext { ReLUKernel.backward(count: c.count * outputCount, y: c.y, dy: c.dy, dx: c.dy) }
+            backwardParameters(c)
+            backwardData(c)
+        }
+        func backwardParameters(_ c: StageContext) {
+            kernel.backwardWeights(batch: c.count, x: c.x, dy: c.dy, dw: c.gradients, db: c.gradients + weightCount,
+                                   accumulate: false, workspace: c.scratch)
+        }
+        func backwardData(_ c: StageContext) {
+            if let dx = c.dx { kernel.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch) }
+        }
     }
 }

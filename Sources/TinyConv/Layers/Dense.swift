@@ -1,26 +1,68 @@
-import CKernels
-
 /// Fully connected layer over the flattened NHWC input; ReLU fused unless it is the
-/// output layer. Parameters: weights [in][out], then biases [out].
-public final class Dense: Layer {
-    public let spec: ResolvedLayer
-    public init(_ spec: ResolvedLayer) { self.spec = spec }
+/// output layer. Token `fcN`. Parameters: weight [in][out], bias [out].
+public struct Dense: LayerUnit, Equatable {
+    public let units: Int
+    public init(units: Int) { self.units = units }
 
-    var inputs: Int32 { Int32(spec.input.count) }
-    var outputs: Int32 { Int32(spec.output.count) }
+    public static let namePrefix = "fc"
+    public static let tokenForm = "fcN"
+    public static func parse(_ token: String, at: String) throws -> (any LayerUnit)? {
+        guard token.hasPrefix("fc") else { return nil }
+        guard let u = Int(token.dropFirst(2)), (1...65536).contains(u) else {
+            throw SpecError(message: "\(at): expected fcUNITS with 1...65536 units, e.g. fc120")
+        }
+        return Dense(units: u)
+    }
+    public var token: String { "fc\(units)" }
 
-    public func scratchFloats(count: Int) -> Int { Int(tc_dense_workspace_floats(Int32(count), inputs, outputs)) }
+    public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { TensorShape(1, 1, units) }
+    public func fusesReLU(isOutputLayer: Bool) -> Bool { !isOutputLayer }
+    public func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor] {
+        ParameterTensor.weightAndBias([input.count, units], fanIn: input.count, fanOut: units, outputs: units)
+    }
+    public func macsPerSample(input: TensorShape, output: TensorShape) -> Int { input.count * units }
 
-    // y [n][out] = relu?(x [n][in] * w + b)
-    public func forward(_ c: LayerContext) {
-        tc_dense_forward(Int32(c.count), inputs, outputs, c.x, c.parameters, c.parameters + spec.weightCount, c.y,
-                         spec.relu ? 1 : 0, c.scratch)
+    public func shape(_ layer: ResolvedLayer, batch: Int) -> DenseShape {
+        DenseShape(batch: batch, inputs: layer.input.count, outputs: units)
     }
 
-    public func backward(_ c: LayerContext) {
-        if spec.relu { tc_relu_backward(c.count * spec.output.count, c.y, c.dy, c.dy) }
-        tc_dense_backward_weights(Int32(c.count), inputs, outputs, c.x, c.dy, c.gradients,
-                                  c.gradients + spec.weightCount, 0, c.scratch)
-        if let dx = c.dx { tc_dense_backward_data(Int32(c.count), inputs, outputs, c.dy, c.parameters, dx, c.scratch) }
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
+        Stage(layer, kernel: try DenseKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
+    }
+
+    final class Stage: SplitBackwardStage {
+        let label: String
+        let layers: ClosedRange<Int>
+        let kernel: DenseKernel
+        let relu: Bool
+        let weightCount: Int
+        let fusion: StageFusion
+
+        init(_ layer: ResolvedLayer, kernel: DenseKernel, fusion: StageFusion) {
+            (label, layers, self.kernel, self.fusion) = (layer.name, layer.index...layer.index, kernel, fusion)
+            relu = layer.relu
+            weightCount = layer.weightCount
+        }
+        var scratchFloats: Int { kernel.workspaceFloats }
+
+        // y [n][out] = relu?(x [n][in] * w + b)
+        func forward(_ c: StageContext) {
+            kernel.forward(batch: c.count, x: c.x, weights: c.parameters, bias: c.parameters + weightCount, y: c.y, relu: relu,
+                           workspace: c.scratch)
+        }
+        func backward(_ c: StageContext) {
+            if relu && !fusion.reluBackwardDoneByNext {
+                ReLUKernel.backward(count: c.count * kernel.shape.outputs, y: c.y, dy: c.dy, dx: c.dy)
+            }
+            backwardParameters(c)
+            backwardData(c)
+        }
+        func backwardParameters(_ c: StageContext) {
+            kernel.backwardWeights(batch: c.count, x: c.x, dy: c.dy, dw: c.gradients, db: c.gradients + weightCount,
+                                   accumulate: false, workspace: c.scratch)
+        }
+        func backwardData(_ c: StageContext) {
+            if let dx = c.dx { kernel.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch) }
+        }
     }
 }

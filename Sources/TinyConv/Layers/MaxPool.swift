@@ -1,25 +1,49 @@
-import CKernels
+/// Max pooling 2x2, stride 2 (an odd trailing row or column is dropped). Token `pool`.
+/// Its backward also applies the ReLU backward of the layer before it when the plan says so.
+public struct MaxPool: LayerUnit, Equatable {
+    public init() {}
+    public static let namePrefix = "pool"
+    public static let tokenForm = "pool"
+    public static func parse(_ token: String, at: String) throws -> (any LayerUnit)? { token == "pool" ? MaxPool() : nil }
+    public var token: String { "pool" }
 
-/// Max pooling 2x2, stride 2 (odd trailing rows/columns dropped).
-public final class MaxPool: Layer {
-    public let spec: ResolvedLayer
-    /// The layer before is a conv whose ReLU backward this layer applies (one pass fewer
-    /// over the conv's output gradient; the conv then skips it).
-    public let fusesReLUBackward: Bool
-    public init(_ spec: ResolvedLayer, fusesReLUBackward: Bool = false) {
-        self.spec = spec
-        self.fusesReLUBackward = fusesReLUBackward
+    public var needsSpatialInput: Bool { true }
+    public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { try input.pooled2x2(at: at) }
+    public var absorbsPreviousReLUBackward: Bool { true }
+
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
+        Stage(layer, kernel: try MaxPoolKernel(.init(layer, batch: capacity), name: layer.name),
+              reluMask: fusion.appliesPreviousReLUBackward)
     }
 
-    // y [n][H/2][W/2][C] = max over each 2x2 window of x [n][H][W][C]
-    public func forward(_ c: LayerContext) {
-        tc_maxpool2x2_forward(Int32(c.count), Int32(spec.input.height), Int32(spec.input.width),
-                              Int32(spec.input.channels), c.x, c.y)
+    final class Stage: PlanStage {
+        let label: String
+        let layers: ClosedRange<Int>
+        let kernel: MaxPoolKernel
+        let reluMask: Bool
+        init(_ layer: ResolvedLayer, kernel: MaxPoolKernel, reluMask: Bool) {
+            (label, layers, self.kernel, self.reluMask) = (layer.name, layer.index...layer.index, kernel, reluMask)
+        }
+        // y [n][H/2][W/2][C] = max over each 2x2 window of x [n][H][W][C]
+        func forward(_ c: StageContext) { kernel.forward(batch: c.count, x: c.x, y: c.y) }
+        func backward(_ c: StageContext) {
+            guard let dx = c.dx else { return }
+            kernel.backward(batch: c.count, x: c.x, y: c.y, dy: c.dy, dx: dx, reluMask: reluMask)
+        }
     }
+}
 
-    public func backward(_ c: LayerContext) {
-        guard let dx = c.dx else { return }
-        tc_maxpool2x2_backward(Int32(c.count), Int32(spec.input.height), Int32(spec.input.width),
-                               Int32(spec.input.channels), c.x, c.y, c.dy, dx, fusesReLUBackward ? 1 : 0)
+extension TensorShape {
+    /// The output of a 2x2 stride-2 pooling (floor), or SpecError for an input under 2x2.
+    func pooled2x2(at: String) throws -> TensorShape {
+        guard height >= 2, width >= 2 else { throw SpecError(message: "\(at): 2x2 pooling needs at least a 2x2 input") }
+        return TensorShape(height / 2, width / 2, channels)
+    }
+}
+
+extension PoolShape {
+    /// The pooling shape of a layer at a batch size.
+    init(_ layer: ResolvedLayer, batch: Int) {
+        self.init(batch: batch, height: layer.input.height, width: layer.input.width, channels: layer.input.channels)
     }
 }

@@ -8,12 +8,17 @@ public enum ModelZoo {
     /// The reordering the report proposes: each 1x1 conv ahead of its pooling layer.
     public static let custom1x1ThenPool = "conv5x5x120,conv1x1x6,pool,conv3x3x150,conv1x1x12,pool,fc120,fc84,fc10"
 
+    /// LeNet-5 subsampling by 2x2 averages, as the original LeNet-5 did (without its
+    /// trainable scale and bias per map).
+    public static let lenet5AvgPool = "conv5x5x6:same,avgpool,conv5x5x16,avgpool,fc120,fc84,fc10"
+
     /// Named models: name -> spec text.
     public static let named: [(name: String, spec: String)] = [
         ("lenet5", lenet5),
         ("regularized-lenet5", regularizedLenet5),
         ("custom", customPoolThen1x1),
         ("custom-1x1-then-pool", custom1x1ThenPool),
+        ("lenet5-avgpool", lenet5AvgPool),
     ]
 
     /// A zoo name (also `pool-then-1x1` / `1x1-then-pool` for the Custom variants) or a spec string.

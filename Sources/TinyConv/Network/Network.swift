@@ -1,51 +1,46 @@
 import CKernels
 
-/// A sequential network built from a spec: its layers, and one flat parameter vector
-/// (every layer's weights then biases, in layer order) with its momentum buffer.
-/// Flat storage makes the optimizer step, the gradient reduction and checkpoints one loop.
+/// A sequential network built from a spec: its resolved layers, and one flat parameter
+/// vector (every layer's tensors in layer order, weights before biases) with its momentum
+/// buffer. Flat storage makes the optimizer step, the gradient reduction and checkpoints
+/// one loop. The kernels that run it belong to an `ExecutionPlan`.
 public final class Network: @unchecked Sendable {
+    /// One parameter tensor placed in the flat vector.
+    public struct PlacedTensor: Sendable {
+        public let layer: ResolvedLayer
+        public let tensor: ParameterTensor
+        public let offset: Int
+        /// Checkpoint / export name, e.g. conv1.weight.
+        public var name: String { "\(layer.name).\(tensor.name)" }
+        public var range: Range<Int> { offset..<(offset + tensor.count) }
+    }
+
     public let spec: NetworkSpec
     public let resolved: [ResolvedLayer]
-    public let layers: [any Layer]
-    /// Offset of each layer's parameters in `parameters` (weights first, then biases).
+    /// Offset of each layer's parameters in `parameters`.
     public let parameterOffsets: [Int]
+    /// Every parameter tensor in storage order.
+    public let tensors: [PlacedTensor]
     public let parameters: FloatBuffer
     public let velocity: FloatBuffer
-    /// 1 for weights, 0 for biases: L2 applies to weights only (Keras kernel_regularizer).
-    public let l2Mask: [Range<Int>]
 
     public init(spec: NetworkSpec, seed: UInt64) throws {
         self.spec = spec
         resolved = try spec.resolve()
-        var layers: [any Layer] = []
         var offsets: [Int] = []
+        var tensors: [PlacedTensor] = []
         var offset = 0
-        var weightRanges: [Range<Int>] = []
-        // A conv (with its ReLU) followed by a max pool: the pool's backward also applies
-        // the ReLU's, saving the conv a pass over its output gradient.
-        let plan = resolved
-        let poolAfterConv = plan.indices.map { i in
-            i + 1 < plan.count && plan[i].kind == .conv && plan[i].relu && plan[i + 1].kind == .pool
-        }
-        for (i, r) in plan.enumerated() {
-            switch r.kind {
-            case .conv:
-                let s = r.convShape(batch: 1)!
-                try s.validate()
-                layers.append(Conv2D(r, reluBackwardDoneByNext: poolAfterConv[i]))
-            case .dense: layers.append(Dense(r))
-            case .pool: layers.append(MaxPool(r, fusesReLUBackward: i > 0 && poolAfterConv[i - 1]))
-            case .dropout: layers.append(Dropout(r, layerIndex: i))
-            }
+        for r in resolved {
             offsets.append(offset)
-            weightRanges.append(offset..<(offset + r.weightCount))
-            offset += r.parameterCount
+            for t in r.parameters {
+                tensors.append(PlacedTensor(layer: r, tensor: t, offset: offset))
+                offset += t.count
+            }
         }
-        self.layers = layers
         parameterOffsets = offsets
+        self.tensors = tensors
         parameters = FloatBuffer(count: offset)
         velocity = FloatBuffer(count: offset)
-        l2Mask = weightRanges.filter { !$0.isEmpty }
         initialize(seed: seed)
     }
 
@@ -56,22 +51,18 @@ public final class Network: @unchecked Sendable {
     /// Forward multiply-adds per sample.
     public var macsPerSample: Int { resolved.reduce(0) { $0 + $1.macsPerSample } }
 
-    /// Keras defaults: Glorot-uniform weights, limit sqrt(6 / (fan_in + fan_out)) with
-    /// fan_in = k*k*Cin, fan_out = k*k*Cout for convs; zero biases. Seeded counter-based
-    /// draws (stream = layer index), so the init does not depend on anything but the seed.
+    /// Each tensor as its layer kind says (Keras defaults: Glorot-uniform weights, zero
+    /// biases). Seeded counter-based draws (stream = 1000 + layer index, counter = element),
+    /// so the init depends on nothing but the seed.
     public func initialize(seed: UInt64) {
         parameters.fill(0)
         velocity.fill(0)
-        for (i, r) in resolved.enumerated() where r.weightCount > 0 {
-            let (fanIn, fanOut): (Int, Int)
-            switch r.layer {
-            case let .conv(k, f, _): (fanIn, fanOut) = (k * k * r.input.channels, k * k * f)
-            default: (fanIn, fanOut) = (r.input.count, r.output.count)
-            }
+        for t in tensors {
+            guard case let .glorotUniform(fanIn, fanOut) = t.tensor.initializer else { continue }
             let limit = (6.0 / Float(fanIn + fanOut)).squareRoot()
-            let base = parameters.pointer + parameterOffsets[i]
-            for j in 0..<r.weightCount {
-                base[j] = (tc_uniform(seed, UInt64(1_000 + i), UInt64(j)) * 2 - 1) * limit
+            let base = parameters.pointer + t.offset
+            for j in 0..<t.tensor.count {
+                base[j] = (tc_uniform(seed, UInt64(1_000 + t.layer.index), UInt64(j)) * 2 - 1) * limit
             }
         }
     }

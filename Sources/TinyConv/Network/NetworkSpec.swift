@@ -1,35 +1,16 @@
 /// A sequential network as data: the layers in order, the input shape and the L2
 /// weight penalty. Built from a spec string (see docs/model-spec.md) or the zoo.
 ///
-/// Rules: ReLU follows every conv and every dense layer except the last dense layer,
-/// whose logits feed softmax cross-entropy; a flatten is implied before the first
-/// dense layer (NHWC order).
+/// Rules: each layer kind says whether a ReLU follows it (conv: always; dense: unless it
+/// is the output layer, whose logits feed softmax cross-entropy); a flatten is implied
+/// before the first dense layer (NHWC order).
 public struct NetworkSpec: Hashable, Sendable, CustomStringConvertible {
-    public enum Padding: String, Sendable { case valid, same }
-
-    public enum Layer: Hashable, Sendable {
-        case conv(kernel: Int, filters: Int, padding: Padding)
-        case maxPool
-        case dense(units: Int)
-        case dropout(rate: Float)
-
-        /// The spec token that parses back to this layer.
-        public var token: String {
-            switch self {
-            case let .conv(k, f, p): return "conv\(k)x\(k)x\(f)" + (p == .same ? ":same" : "")
-            case .maxPool: return "pool"
-            case let .dense(u): return "fc\(u)"
-            case let .dropout(r): return "dropout\(r)"
-            }
-        }
-    }
-
-    public var layers: [Layer]
+    public var layers: [any LayerUnit]
     public var l2: Float
     public var input: TensorShape
     public var classes: Int
 
-    public init(layers: [Layer], l2: Float = 0, input: TensorShape = TensorShape(28, 28, 1), classes: Int = 10) {
+    public init(layers: [any LayerUnit], l2: Float = 0, input: TensorShape = TensorShape(28, 28, 1), classes: Int = 10) {
         self.layers = layers
         self.l2 = l2
         self.input = input
@@ -39,6 +20,16 @@ public struct NetworkSpec: Hashable, Sendable, CustomStringConvertible {
     /// Canonical spec text: parses back to an equal spec.
     public var description: String {
         (layers.map(\.token) + (l2 > 0 ? ["l2:\(l2)"] : [])).joined(separator: ",")
+    }
+
+    // Two specs are equal when their canonical texts (and input and classes) are.
+    public static func == (a: NetworkSpec, b: NetworkSpec) -> Bool {
+        a.description == b.description && a.input == b.input && a.classes == b.classes
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(description)
+        h.combine(input)
+        h.combine(classes)
     }
 }
 

@@ -1,5 +1,6 @@
-/// Per-layer timers filled inside real training steps: nanoseconds per (worker, slot),
-/// where a slot is a layer's forward or backward pass, the loss, the input gather or
+/// Per-stage timers filled inside real training steps: nanoseconds per (worker, slot),
+/// where a slot is an execution-plan stage's forward or backward pass (a stage is one
+/// layer, or the layers a fused stage covers), the loss, the input gather or
 /// the optimizer (reduction + update). Optionally records trace events per worker.
 /// Each worker writes only its own row, so no locks are needed.
 public final class StepProfiler: @unchecked Sendable {
@@ -10,20 +11,20 @@ public final class StepProfiler: @unchecked Sendable {
         public var slot: Int, worker: Int, start: UInt64, duration: UInt64
     }
 
-    public let layers: Int
+    public let stages: Int
     public let workers: Int
-    public var slotCount: Int { 2 * layers + 3 }
+    public var slotCount: Int { 2 * stages + 3 }
     let nanos: UnsafeMutablePointer<UInt64>
     let eventBuffers: [UnsafeMutablePointer<Event>]
     let eventCounts: UnsafeMutablePointer<Int>
     public let eventCapacity: Int
 
-    public init(layers: Int, workers: Int, traceCapacity: Int = 0) {
-        self.layers = layers
+    public init(stages: Int, workers: Int, traceCapacity: Int = 0) {
+        self.stages = stages
         self.workers = workers
         eventCapacity = traceCapacity
-        nanos = .allocate(capacity: workers * (2 * layers + 3))
-        nanos.initialize(repeating: 0, count: workers * (2 * layers + 3))
+        nanos = .allocate(capacity: workers * (2 * stages + 3))
+        nanos.initialize(repeating: 0, count: workers * (2 * stages + 3))
         eventBuffers = (0..<workers).map { _ in .allocate(capacity: max(traceCapacity, 1)) }
         eventCounts = .allocate(capacity: workers)
         eventCounts.initialize(repeating: 0, count: workers)
@@ -39,9 +40,9 @@ public final class StepProfiler: @unchecked Sendable {
         switch slot {
         case let .forward(i): 2 * i
         case let .backward(i): 2 * i + 1
-        case .loss: 2 * layers
-        case .gather: 2 * layers + 1
-        case .optimizer: 2 * layers + 2
+        case .loss: 2 * stages
+        case .gather: 2 * stages + 1
+        case .optimizer: 2 * stages + 2
         }
     }
 

@@ -13,20 +13,16 @@ public enum Checkpoint {
         public var progress: TrainingProgress
     }
 
-    /// Tensor names and shapes for a network, in file order.
+    /// Tensor names and shapes for a network, in file order: per layer, its tensors, then
+    /// their momentum buffers (conv1.weight, conv1.bias, conv1.weight.momentum, ...).
     static func tensors(_ network: Network) -> [(name: String, shape: [Int], offset: Int, count: Int, momentum: Bool)] {
         var out: [(String, [Int], Int, Int, Bool)] = []
-        for (i, r) in network.resolved.enumerated() where r.parameterCount > 0 {
-            let base = network.parameterOffsets[i]
-            let wShape: [Int]
-            switch r.layer {
-            case let .conv(k, f, _): wShape = [k, k, r.input.channels, f]
-            default: wShape = [r.input.count, r.output.count]
-            }
+        for layer in network.resolved {
+            let own = network.tensors.filter { $0.layer.index == layer.index }
             for momentum in [false, true] {
-                let suffix = momentum ? ".momentum" : ""
-                out.append(("\(r.name).weight\(suffix)", wShape, base, r.weightCount, momentum))
-                out.append(("\(r.name).bias\(suffix)", [r.biasCount], base + r.weightCount, r.biasCount, momentum))
+                for t in own {
+                    out.append((t.name + (momentum ? ".momentum" : ""), t.tensor.shape, t.offset, t.tensor.count, momentum))
+                }
             }
         }
         return out

@@ -14,8 +14,8 @@ import Synchronization
 /// finished counter. Sleep announcements use sequentially consistent atomics, so either
 /// the waker sees the sleeper or the sleeper sees the new round; an extra semaphore
 /// signal only causes a re-check.
-final class DispatchWorkerPool: @unchecked Sendable {
-    typealias Body = @convention(c) (UnsafeMutableRawPointer?, Int) -> Void
+public final class DispatchWorkerPool: @unchecked Sendable {
+    public typealias Body = @convention(c) (UnsafeMutableRawPointer?, Int) -> Void
 
     /// How long an idle worker (or the joining caller) spins before it sleeps: long enough
     /// to bridge the gaps inside and between training steps, short enough that idle
@@ -43,7 +43,7 @@ final class DispatchWorkerPool: @unchecked Sendable {
     private let participants = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
 
-    init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
         precondition(workers >= 1)
         self.workers = workers
         let requested = ProcessInfo.processInfo.environment["TINYCONV_SPIN_NS"].flatMap { UInt64($0) } ?? 100_000
@@ -89,7 +89,7 @@ final class DispatchWorkerPool: @unchecked Sendable {
 
     /// Runs body(context, w) for w in 0..<n on n workers (the caller is worker 0) and
     /// returns when all are done.
-    func run(_ n: Int, _ body: Body, _ context: UnsafeMutableRawPointer?) {
+    public func run(_ n: Int, _ body: Body, _ context: UnsafeMutableRawPointer?) {
         let n = min(max(n, 1), workers)
         if n == 1 { body(context, 0); return }
         self.body = body
@@ -103,7 +103,7 @@ final class DispatchWorkerPool: @unchecked Sendable {
     }
 
     /// Stops the workers; the pool cannot be used afterwards.
-    func shutdown() {
+    public func shutdown() {
         stopping.store(true, ordering: .relaxed)
         round.add(1, ordering: .sequentiallyConsistent)
         for w in 1..<workers { wakeIfSleeping(sleepers[w]) }

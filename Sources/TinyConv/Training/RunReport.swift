@@ -25,8 +25,6 @@ public struct RunReport: Codable {
     }
 
     public func write(to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try e.encode(self), to: path)
+        try JSONFile.write(self, to: path)
     }
 }

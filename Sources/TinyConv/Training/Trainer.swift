@@ -17,13 +17,13 @@ public final class Trainer {
         case epoch(EpochRecord)
     }
 
-    public init(config: TrainingConfig, network: Network, train: Dataset, validation: Dataset?, test: Dataset) {
+    public init(config: TrainingConfig, network: Network, train: Dataset, validation: Dataset?, test: Dataset) throws {
         self.config = config
         self.network = network
         self.train = train
         self.validation = validation
         self.test = test
-        scheduler = MinibatchScheduler(network: network, maxBatch: config.batchSize, shardSize: config.shardSize,
+        scheduler = try MinibatchScheduler(network: network, maxBatch: config.batchSize, shardSize: config.shardSize,
                                        threads: config.threads, backend: config.scheduler)
     }
 

@@ -13,6 +13,33 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var validation = 5000
     public var limit: Int? = nil
     public init() {}
+
+    /// Each shard keeps a full gradient buffer: 4096 / 8 shards x 61k floats is already 125 MB.
+    public static let maxBatchSize = 4096
+    public static let maxThreads = 1024
+
+    /// A field out of range: `field` is the property name (the CLI maps it to its flag, a
+    /// checkpoint reader to "checkpoint X: field Y").
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let field: String
+        public let requirement: String
+        public var description: String { "\(field) \(requirement)" }
+    }
+
+    /// Checks every field; the first one out of range is thrown.
+    public func validate() throws {
+        func check(_ ok: Bool, _ field: String, _ requirement: String) throws {
+            if !ok { throw Invalid(field: field, requirement: requirement) }
+        }
+        try check((1...100_000).contains(epochs), "epochs", "must be in 1...100000")
+        try check((1...Self.maxBatchSize).contains(batchSize), "batchSize", "must be in 1...\(Self.maxBatchSize)")
+        try check(learningRate.isFinite && learningRate > 0, "learningRate", "must be a positive number")
+        try check(momentum.isFinite && momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1)")
+        try check((1...Self.maxThreads).contains(threads), "threads", "must be in 1...\(Self.maxThreads)")
+        try check((1...Self.maxBatchSize).contains(shardSize), "shardSize", "must be in 1...\(Self.maxBatchSize)")
+        try check(validation >= 0, "validation", "must be 0 or more")
+        try check(limit.map { $0 >= 1 } ?? true, "limit", "must be at least 1")
+    }
 }
 
 /// Figures of one finished epoch.
@@ -44,5 +71,6 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
 
 public struct TrainingError: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -1,3 +1,4 @@
+import TinyConv
 /// Per-layer costs of one model variant, from the profiler of real steps.
 /// Times are CPU time per step summed over workers (what the layer costs the machine);
 /// rates are per core, so they compare with the single-core peak.
@@ -16,32 +17,32 @@ public struct LayerProfileRow: Codable, Sendable, Equatable {
 }
 
 public enum LayerFlops {
-    /// FLOPs per step of layer i at batch n: forward 2*MACs; backward 2*MACs for the
-    /// weight gradient plus 2*MACs for the input gradient (skipped for the first layer).
+    /// FLOPs per step of layer i at batch n (`ResolvedLayer.flopsPerSample` times n).
     public static func perStep(_ network: Network, layer i: Int, batch n: Int) -> (forward: Double, backward: Double) {
-        let r = network.resolved[i]
-        let fwd = 2.0 * Double(r.macsPerSample) * Double(n)
-        return (fwd, i == 0 ? fwd : 2 * fwd)
+        let f = network.resolved[i].flopsPerSample
+        return (f.forward * Double(n), f.backward * Double(n))
     }
 
     public static func trainingStep(_ network: Network, batch n: Int) -> Double {
-        (0..<network.layers.count).reduce(0) { let f = perStep(network, layer: $1, batch: n); return $0 + f.forward + f.backward }
+        network.resolved.indices.reduce(0) { let f = perStep(network, layer: $1, batch: n); return $0 + f.forward + f.backward }
     }
     public static func inference(_ network: Network, batch n: Int) -> Double {
-        (0..<network.layers.count).reduce(0) { $0 + perStep(network, layer: $1, batch: n).forward }
+        network.resolved.indices.reduce(0) { $0 + perStep(network, layer: $1, batch: n).forward }
     }
 }
 
 extension StepProfiler {
-    /// Rows for every layer plus loss, gather and optimizer, over `steps` profiled steps.
-    public func rows(network: Network, batch: Int, steps: Int, singleCorePeakGflops peak: Double) -> [LayerProfileRow] {
+    /// Rows for every plan stage (a layer, or a fused stage labelled with its layers)
+    /// plus loss, gather and optimizer, over `steps` profiled steps.
+    public func rows(plan: ExecutionPlan, batch: Int, steps: Int, singleCorePeakGflops peak: Double) -> [LayerProfileRow] {
         func ms(_ slot: Slot) -> Double { Double(self.total(slot)) / 1e6 / Double(max(steps, 1)) }
         var rows: [LayerProfileRow] = []
-        for (i, r) in network.resolved.enumerated() {
-            let f = LayerFlops.perStep(network, layer: i, batch: batch)
+        for (i, stage) in plan.stages.enumerated() {
+            let perSample = plan.flopsPerSample(stage: i)
+            let f = (forward: perSample.forward * Double(batch), backward: perSample.backward * Double(batch))
             let fm = ms(.forward(i)), bm = ms(.backward(i))
             let fg = fm > 0 ? f.forward / (fm * 1e-3) / 1e9 : 0, bg = bm > 0 ? f.backward / (bm * 1e-3) / 1e9 : 0
-            rows.append(LayerProfileRow(layer: r.name, kind: r.kind.rawValue, forwardMs: fm, backwardMs: bm,
+            rows.append(LayerProfileRow(layer: stage.label, kind: plan.kind(stage: i), forwardMs: fm, backwardMs: bm,
                                         forwardFlops: f.forward, backwardFlops: f.backward, forwardGflops: fg, backwardGflops: bg,
                                         forwardPercentOfPeak: 100 * fg / peak, backwardPercentOfPeak: 100 * bg / peak, shareOfStep: 0))
         }

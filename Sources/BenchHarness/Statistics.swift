@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 /// Order statistics and confidence intervals for repeated timings.

@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 extension BenchReport {
@@ -11,7 +12,7 @@ extension BenchReport {
             let s = Summary(b.stepSeconds[i])
             let gflops = flops / s.median / 1e9
             let profiled = b.profiledStepSeconds.isEmpty ? nil : Statistics.median(b.profiledStepSeconds[i])
-            let rows = b.profilers.isEmpty ? [] : b.profilers[i].rows(network: v.network, batch: o.batchSize, steps: b.profiledSteps,
+            let rows = b.profilers.isEmpty ? [] : b.profilers[i].rows(plan: v.plan, batch: o.batchSize, steps: b.profiledSteps,
                                                                        singleCorePeakGflops: peak1)
             variants.append(VariantResult(
                 name: v.name, spec: v.network.spec.description, parameters: v.network.parameterCount, flopsPerStep: flops,

@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 /// Times full training steps (forward, backward, optimizer) of several model variants
@@ -22,7 +23,8 @@ public final class StepBenchmark {
     public struct Variant {
         public let name: String
         public let network: Network
-        let scheduler: MinibatchScheduler
+        public let scheduler: MinibatchScheduler
+        public var plan: ExecutionPlan { scheduler.plan }
         let data: Dataset
         let indices: [Int32]
     }
@@ -42,7 +44,7 @@ public final class StepBenchmark {
         var vs: [Variant] = []
         for m in models {
             let net = try Network(spec: m.spec, seed: options.seed)
-            let s = MinibatchScheduler(network: net, maxBatch: options.batchSize, shardSize: options.shardSize,
+            let s = try MinibatchScheduler(network: net, maxBatch: options.batchSize, shardSize: options.shardSize,
                                        threads: options.threads, backend: options.scheduler)
             // Timing needs shapes, not digits: deterministic pseudo-images and labels.
             let n = options.batchSize
@@ -93,7 +95,7 @@ public final class StepBenchmark {
     public func run(progress: (String) -> Void = { _ in }) {
         for v in variants { runSteps(v, count: options.warmupSteps) }
         if options.profile {
-            profilers = variants.map { StepProfiler(layers: $0.network.layers.count, workers: options.threads) }
+            profilers = variants.map { StepProfiler(stages: $0.scheduler.plan.stages.count, workers: options.threads) }
             profiledStepSeconds = Array(repeating: [], count: variants.count)
         }
         for r in 0..<options.repeats {
@@ -117,7 +119,7 @@ public final class StepBenchmark {
         guard options.profile else { return }
         // A few traced steps per variant for the timeline.
         traceEvents = variants.map { v in
-            let p = StepProfiler(layers: v.network.layers.count, workers: options.threads, traceCapacity: 4096)
+            let p = StepProfiler(stages: v.scheduler.plan.stages.count, workers: options.threads, traceCapacity: 4096)
             v.scheduler.profiler = p
             runSteps(v, count: options.traceSteps)
             v.scheduler.profiler = nil

@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 /// Minimal SVG charts (no dependencies): grouped stacked bars for per-layer profiles

@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 /// What a benchmark ran on, recorded with every result.

@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 /// An Amdahl-style model of a training step on P cores with the Dispatch scheduler,

@@ -1,3 +1,4 @@
+import TinyConv
 import Foundation
 
 /// The --json output of `bench step` (schema in docs/bench-json.md).
@@ -55,9 +56,7 @@ public struct BenchReport: Codable {
     public var noisy: Bool
 
     public func writeJSON(to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try e.encode(self), to: path)
+        try JSONFile.write(self, to: path)
     }
 
     /// One row per (variant, layer).
@@ -77,12 +76,12 @@ public struct BenchReport: Codable {
 /// Chrome trace-event JSON (Perfetto, chrome://tracing): one process per variant, one
 /// track (tid) per worker, one complete event ("ph": "X") per timed layer pass.
 public enum ChromeTrace {
-    public static func json(variants: [(name: String, network: Network, events: [StepProfiler.Event])]) throws -> Data {
+    public static func json(variants: [(name: String, plan: ExecutionPlan, events: [StepProfiler.Event])]) throws -> Data {
         var events: [[String: Any]] = []
         let t0 = variants.flatMap(\.events).map(\.start).min() ?? 0
         for (pid, v) in variants.enumerated() {
             events.append(["name": "process_name", "ph": "M", "pid": pid + 1, "tid": 0, "args": ["name": v.name]])
-            let layers = v.network.resolved.map(\.name)
+            let layers = v.plan.stages.map(\.label)
             for w in Set(v.events.map(\.worker)).sorted() {
                 events.append(["name": "thread_name", "ph": "M", "pid": pid + 1, "tid": w, "args": ["name": "worker \(w)"]])
             }

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import TinyConv
+
+extension ISA: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.description) }
+}
+
+extension SchedulerBackend: ExpressibleByArgument {}
+
+/// The ISA choice, shared by every command that runs kernels: `--isa`, else
+/// TINYCONV_ISA, else the widest the CPU has. A bad name or an ISA the CPU lacks is a
+/// one-line error whichever way it came.
+public struct ISAOption: ParsableArguments {
+    public init() {}
+    @Option(help: "ISA to force: generic, avx2, avx512 (default: $TINYCONV_ISA, else the widest this CPU has).")
+    public var isa: ISA?
+
+    /// Forces the chosen ISA for the process; call before any kernel runs.
+    public func apply() throws {
+        if let isa {
+            guard ISA.force(isa) else { throw ValidationError("--isa \(isa): this CPU cannot run it (it can run \(Self.supported))") }
+            return
+        }
+        if let env = ProcessInfo.processInfo.environment["TINYCONV_ISA"] {
+            guard let chosen = ISA(name: env) else {
+                throw ValidationError("TINYCONV_ISA=\(env) is not an ISA (generic, avx2, avx512)")
+            }
+            guard ISA.force(chosen) else { throw ValidationError("TINYCONV_ISA=\(env): this CPU cannot run it (it can run \(Self.supported))") }
+        }
+    }
+    static var supported: String { ISA.supported.map(\.description).joined(separator: ", ") }
+}
+
+/// How a run spreads over the machine and what fixes its arithmetic: options shared by
+/// `train` and `bench`. Every field is optional so `train --resume` keeps what the
+/// checkpoint says unless a flag is given; the defaults are TrainingConfig's.
+public struct EngineOptions: ParsableArguments {
+    public init() {}
+    static let defaults = TrainingConfig()
+    public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    @Option(parsing: .unconditional, help: "Minibatch size, 1...\(TrainingConfig.maxBatchSize) (default: \(defaults.batchSize)).")
+    public var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Worker threads, 1...\(TrainingConfig.maxThreads) (default: the cores this process may use, here \(defaultThreads)).")
+    public var threads: Int?
+    @Option(help: "dispatch (whole shards per worker) or openmp (one parallel region per layer, framework style) (default: \(defaults.scheduler.rawValue)).")
+    public var scheduler: SchedulerBackend?
+    @Option(parsing: .unconditional, help: "Samples per micro-shard, 1...\(TrainingConfig.maxBatchSize): fixes the arithmetic, so results are identical at any thread count (default: \(defaults.shardSize)).")
+    public var shardSize: Int?
+    @Option(parsing: .unconditional, help: "Random seed: weights, shuffles, dropout (default: \(defaults.seed)).")
+    public var seed: UInt64?
+    @OptionGroup public var isaOption: ISAOption
+
+    public func validate() throws {
+        if let b = batchSize, !(1...TrainingConfig.maxBatchSize).contains(b) {
+            throw ValidationError("--batch-size must be in 1...\(TrainingConfig.maxBatchSize), got \(b)")
+        }
+        if let t = threads, !(1...TrainingConfig.maxThreads).contains(t) {
+            throw ValidationError("--threads must be in 1...\(TrainingConfig.maxThreads), got \(t)")
+        }
+        if let s = shardSize, !(1...TrainingConfig.maxBatchSize).contains(s) {
+            throw ValidationError("--shard-size must be in 1...\(TrainingConfig.maxBatchSize), got \(s)")
+        }
+    }
+
+    /// Writes the given flags into a configuration (the others keep its values).
+    public func apply(to c: inout TrainingConfig) {
+        if let batchSize { c.batchSize = batchSize }
+        if let threads { c.threads = threads }
+        if let scheduler { c.scheduler = scheduler }
+        if let shardSize { c.shardSize = shardSize }
+        if let seed { c.seed = seed }
+    }
+
+    /// The configuration these flags describe on top of the defaults (threads: all cores).
+    public var resolved: TrainingConfig {
+        var c = TrainingConfig()
+        c.threads = Self.defaultThreads
+        apply(to: &c)
+        return c
+    }
+}
+
+/// The flag a TrainingConfig field is set by, for error messages.
+public func flagName(_ field: String) -> String {
+    let map = ["learningRate": "--lr", "batchSize": "--batch-size", "shardSize": "--shard-size"]
+    return map[field] ?? "--\(field)"
+}

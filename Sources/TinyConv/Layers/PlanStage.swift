@@ -1,0 +1,65 @@
+/// Pointers one stage needs to run on one shard of a minibatch. The kernel shapes were
+/// checked when the plan was built, so stages call the kernels unchecked.
+public struct StageContext {
+    /// Samples in this shard.
+    public var count: Int
+    /// Index of this shard's first sample within the minibatch (dropout counters).
+    public var firstSample: Int
+    public var x: UnsafeMutablePointer<Float>        // [count][input]
+    public var y: UnsafeMutablePointer<Float>        // [count][output]
+    public var dx: UnsafeMutablePointer<Float>?      // [count][input]; nil for the first layer
+    public var dy: UnsafeMutablePointer<Float>       // [count][output]; may be overwritten
+    public var parameters: UnsafeMutablePointer<Float>  // the stage's tensors, in order
+    public var gradients: UnsafeMutablePointer<Float>   // same layout as parameters
+    public var scratch: UnsafeMutablePointer<Float>
+    public var mask: UnsafeMutablePointer<UInt8>     // dropout keep mask [count][output]
+    /// Counter-based randomness for this step: (seed, stream) select the dropout mask.
+    public var seed: UInt64
+    public var step: UInt64
+    public var training: Bool
+
+    public init(count: Int, firstSample: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
+                dx: UnsafeMutablePointer<Float>?, dy: UnsafeMutablePointer<Float>, parameters: UnsafeMutablePointer<Float>,
+                gradients: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>,
+                seed: UInt64, step: UInt64, training: Bool) {
+        (self.count, self.firstSample, self.x, self.y, self.dx, self.dy) = (count, firstSample, x, y, dx, dy)
+        (self.parameters, self.gradients, self.scratch, self.mask) = (parameters, gradients, scratch, mask)
+        (self.seed, self.step, self.training) = (seed, step, training)
+    }
+}
+
+/// Fusion decisions the plan hands a stage when it builds it.
+public struct StageFusion: Sendable, Equatable {
+    /// The next stage applies this layer's ReLU backward (so this one skips it).
+    public var reluBackwardDoneByNext = false
+    /// This stage applies the previous layer's ReLU backward.
+    public var appliesPreviousReLUBackward = false
+    public init(reluBackwardDoneByNext: Bool = false, appliesPreviousReLUBackward: Bool = false) {
+        (self.reluBackwardDoneByNext, self.appliesPreviousReLUBackward) = (reluBackwardDoneByNext, appliesPreviousReLUBackward)
+    }
+}
+
+/// One step of the execution plan: the kernels one or more layers run on a shard, a
+/// forward/backward pair over preallocated buffers.
+public protocol PlanStage: AnyObject, Sendable {
+    /// The profile label: the layer name, or the names of the layers a fused stage covers.
+    var label: String { get }
+    /// The network layers this stage computes (input of the first, output of the last).
+    var layers: ClosedRange<Int> { get }
+    /// Scratch floats for a shard of the plan's capacity.
+    var scratchFloats: Int { get }
+    func forward(_ c: StageContext)
+    /// Writes parameter gradients (overwriting) and, if c.dx != nil, the input gradient.
+    func backward(_ c: StageContext)
+}
+
+/// A stage whose backward pass is two kernels (input gradient, parameter gradient) that
+/// `bench kernels` times one by one.
+public protocol SplitBackwardStage: PlanStage {
+    func backwardData(_ c: StageContext)
+    func backwardParameters(_ c: StageContext)
+}
+
+extension PlanStage {
+    public var scratchFloats: Int { 0 }
+}
