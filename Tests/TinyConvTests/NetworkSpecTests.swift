@@ -55,6 +55,8 @@ struct NetworkSpecTests {
         ("conv5x5x6,pool,pool,pool,pool,pool,fc10", "needs at least a 2x2 input"),
         ("conv5x5x6,fc84", "the last layer must be fc10"),
         ("conv5x5x6,fc10,conv3x3x4,fc10", "a conv cannot follow a dense layer"),
+        ("conv5x5x6,fc10,avgpool,fc10", "cannot follow a dense layer"),
+        (Array(repeating: "fc16", count: 300).joined(separator: ",") + ",fc10", "at most 256 layers"),
         ("conv5x3x6,fc10", "only square kernels"),
         ("conv4x4x6:same,fc10", "needs an odd kernel"),
         ("conv5x5x6:full,fc10", "padding must be"),
