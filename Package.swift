@@ -6,8 +6,10 @@ import PackageDescription
 // The C kernels are built optimized even in debug builds: the test suite runs them
 // over thousands of shapes. ISA-specific code is selected at run time (target
 // attributes + CPUID), so no -march flag is ever passed.
+// Entry-point asserts run in debug builds only.
 let kernelFlags: [CSetting] = [
     .unsafeFlags(["-O3", "-fno-math-errno"]),
+    .define("NDEBUG", .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -15,14 +15,20 @@ let package = Package(
         // single thread; GFLOP/s and % of the measured peak as custom metrics.
         .executableTarget(
             name: "KernelBenchmarks",
-            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "TinyConv", package: "TinyConv")],
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"), .product(name: "TinyConv", package: "TinyConv"),
+                .product(name: "BenchHarness", package: "TinyConv"),
+            ],
             path: "KernelBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         // Whole training steps: mallocCountTotal must be 0 in the steady state.
         .executableTarget(
             name: "StepBenchmarks",
-            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "TinyConv", package: "TinyConv")],
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"), .product(name: "TinyConv", package: "TinyConv"),
+                .product(name: "BenchHarness", package: "TinyConv"),
+            ],
             path: "StepBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchHarness
 import TinyConv
 
 // One full training step (forward, backward, reduction, SGD) of each model at batch 32

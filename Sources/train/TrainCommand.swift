@@ -8,7 +8,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a CNN on MNIST with SGD + momentum (TinyConv).",
-        discussion: "Models: lenet5, regularized-lenet5, custom (pool-then-1x1), custom-1x1-then-pool, or a spec string such as conv5x5x6:same,pool,conv5x5x16,pool,fc120,fc84,fc10 (see docs/model-spec.md).")
+        discussion: "Models: lenet5, regularized-lenet5, custom (pool-then-1x1), custom-1x1-then-pool, lenet5-avgpool, or a spec string such as conv5x5x6:same,pool,conv5x5x16,pool,fc120,fc84,fc10 (see docs/model-spec.md).")
 
     @Option(help: "Model name or spec string (default: lenet5).") var model: String?
     @Option(parsing: .unconditional, help: "Epochs to train (default: 10).") var epochs: Int?

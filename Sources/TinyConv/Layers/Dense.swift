@@ -27,42 +27,6 @@ public struct Dense: LayerUnit, Equatable {
     }
 
     public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
-        Stage(layer, kernel: try DenseKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
-    }
-
-    final class Stage: SplitBackwardStage {
-        let label: String
-        let layers: ClosedRange<Int>
-        let kernel: DenseKernel
-        let relu: Bool
-        let weightCount: Int
-        let fusion: StageFusion
-
-        init(_ layer: ResolvedLayer, kernel: DenseKernel, fusion: StageFusion) {
-            (label, layers, self.kernel, self.fusion) = (layer.name, layer.index...layer.index, kernel, fusion)
-            relu = layer.relu
-            weightCount = layer.weightCount
-        }
-        var scratchFloats: Int { kernel.workspaceFloats }
-
-        // y [n][out] = relu?(x [n][in] * w + b)
-        func forward(_ c: StageContext) {
-            kernel.forward(batch: c.count, x: c.x, weights: c.parameters, bias: c.parameters + weightCount, y: c.y, relu: relu,
-                           workspace: c.scratch)
-        }
-        func backward(_ c: StageContext) {
-            if relu && !fusion.reluBackwardDoneByNext {
-                ReLUKernel.backward(count: c.count * kernel.shape.outputs, y: c.y, dy: c.dy, dx: c.dy)
-            }
-            backwardParameters(c)
-            backwardData(c)
-        }
-        func backwardParameters(_ c: StageContext) {
-            kernel.backwardWeights(batch: c.count, x: c.x, dy: c.dy, dw: c.gradients, db: c.gradients + weightCount,
-                                   accumulate: false, workspace: c.scratch)
-        }
-        func backwardData(_ c: StageContext) {
-            if let dx = c.dx { kernel.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch) }
-        }
+        LinearStage(layer, kernel: try DenseKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
     }
 }

@@ -1,0 +1,54 @@
+/// A kernel family with a weight tensor and a bias: y = relu?(x * W + b), its input
+/// gradient and its weight/bias gradient (conv and dense layers).
+public protocol LinearKernel: Sendable {
+    var workspaceFloats: Int { get }
+    func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                 y: UnsafeMutablePointer<Float>, relu: Bool, workspace: UnsafeMutablePointer<Float>)
+    func backwardData(batch n: Int, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                      workspace: UnsafeMutablePointer<Float>)
+    func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                         db: UnsafeMutablePointer<Float>?, accumulate: Bool, workspace: UnsafeMutablePointer<Float>)
+}
+
+extension Conv2DKernel: LinearKernel {}
+extension DenseKernel: LinearKernel {}
+
+/// The plan stage of a conv or dense layer: parameters are weights then biases; the ReLU
+/// after the layer is fused into the forward GEMM's epilogue, and its backward is applied
+/// here unless the plan gave it to the next stage.
+final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage {
+    let label: String
+    let layers: ClosedRange<Int>
+    let kernel: Kernel
+    let relu: Bool
+    let weightCount, outputCount: Int
+    let fusion: StageFusion
+
+    init(_ layer: ResolvedLayer, kernel: Kernel, fusion: StageFusion) {
+        (label, layers, self.kernel, self.fusion) = (layer.name, layer.index...layer.index, kernel, fusion)
+        relu = layer.relu
+        weightCount = layer.weightCount
+        outputCount = layer.output.count
+    }
+    var scratchFloats: Int { kernel.workspaceFloats }
+
+    // y [n][out] = relu?(x [n][in] * W + b)
+    func forward(_ c: StageContext) {
+        kernel.forward(batch: c.count, x: c.x, weights: c.parameters, bias: c.parameters + weightCount, y: c.y, relu: relu,
+                       workspace: c.scratch)
+    }
+    func backward(_ c: StageContext) {
+        if relu && !fusion.reluBackwardDoneByNext {  // through the fused ReLU, in place
+            ReLUKernel.backward(count: c.count * outputCount, y: c.y, dy: c.dy, dx: c.dy)
+        }
+        backwardParameters(c)
+        backwardData(c)
+    }
+    func backwardParameters(_ c: StageContext) {
+        kernel.backwardWeights(batch: c.count, x: c.x, dy: c.dy, dw: c.gradients, db: c.gradients + weightCount,
+                               accumulate: false, workspace: c.scratch)
+    }
+    func backwardData(_ c: StageContext) {
+        if let dx = c.dx { kernel.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch) }
+    }
+}
