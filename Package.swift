@@ -19,9 +19,11 @@ let package = Package(
         .library(name: "BenchHarness", targets: ["BenchHarness"]),
         .executable(name: "train", targets: ["train"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "export", targets: ["export"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(name: "CKernels", cSettings: kernelFlags),
@@ -53,6 +55,17 @@ let package = Package(
             name: "bench",
             dependencies: ["TinyConv", "BenchHarness", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "CKernels"]),
+        // ONNX export: the inference graph of a trained network, written with swift-protobuf
+        // types generated from the official onnx.proto (scripts/generate-onnx-proto.sh).
+        // Kept out of the engine so training never links protobuf.
+        .target(
+            name: "ONNXExport",
+            dependencies: ["TinyConv", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .executableTarget(
+            name: "export",
+            dependencies: ["ONNXExport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "ONNXExport", "CKernels"]),
     ]
 )

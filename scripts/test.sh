@@ -64,6 +64,38 @@ grep "interrupted" "$OUT/int.log"
 .build/release/train --resume "$OUT/int.safetensors" | tail -2
 echo "end-to-end: Ctrl-C checkpoint and resume work"
 
+echo "== ONNX export: every zoo model and a spec with every layer kind, checked by onnx and ONNX Runtime"
+swift build -c release --product export
+ONNX_VENV="$ROOT/.build-venv-onnx"
+[[ -x "$ONNX_VENV/bin/python" ]] || python3 -m venv "$ONNX_VENV"
+"$ONNX_VENV/bin/pip" install -q --disable-pip-version-check "onnx==1.23.2" "onnxruntime==1.32.0" numpy
+check_export() {  # checkpoint: export it, score it, compare ONNX Runtime with TinyConv
+    local ckpt="$1" base="${1%.safetensors}"
+    .build/release/export "$ckpt" -o "$base.onnx" > /dev/null
+    local line correct
+    line="$(.build/release/train --evaluate "$ckpt" --logits "$base.npy")"
+    correct="$(sed -E 's/.*\(([0-9]+)\/[0-9]+\)$/\1/' <<< "$line")"
+    "$ONNX_VENV/bin/python" scripts/check-onnx.py "$base.onnx" "$base.npy" "$TINYCONV_DATA" "$correct"
+}
+check_export "$OUT/run.safetensors"   # the trained LeNet-5 above
+for m in regularized-lenet5 custom custom-1x1-then-pool lenet5-avgpool \
+         "conv3x3x8:same,pool,conv1x1x4,avgpool,conv3x3x6,fc32,dropout0.5,fc10,l2:0.0001"; do
+    .build/release/train --model "$m" --limit 256 --validation 0 --epochs 1 --seed 3 \
+        --checkpoint "$OUT/export.safetensors" > /dev/null
+    check_export "$OUT/export.safetensors"
+done
+expect_failure() {  # exit code, message part, command...: the exact code and a one-line message
+    local code="$1" part="$2"; shift 2
+    set +e; "$@" > "$OUT/out.txt" 2> "$OUT/err.txt"; local got=$?; set -e
+    [[ $got -eq $code ]] || { echo "$* exited $got, expected $code"; cat "$OUT/err.txt"; exit 1; }
+    grep -qF -- "$part" "$OUT/err.txt" || { echo "$*: message lacks '$part':"; cat "$OUT/err.txt"; exit 1; }
+    [[ $(wc -l < "$OUT/err.txt") -le 3 ]] || { echo "$*: more than a short message:"; cat "$OUT/err.txt"; exit 1; }
+    echo "bad input: $(head -1 "$OUT/err.txt")"
+}
+expect_failure 1 "truncated or not safetensors" .build/release/export "$OUT/broken.safetensors" -o "$OUT/broken.onnx"
+test ! -e "$OUT/broken.onnx"
+expect_failure 1 "cannot write" .build/release/export "$OUT/run.safetensors" -o "$OUT/no-such-folder/model.onnx"
+
 echo "== thread sanitizer: scheduler and training tests (both backends)"
 # libomp is not TSan-instrumented: Archer (libomp-dev's OMPT tool) tells TSan about
 # OpenMP's barriers; libomp's pooled threads are never joined, so leaks are not reported.

@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Resume from this checkpoint.") var resume: String?
     @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
     @Option(help: "Score this checkpoint on the test set and exit.") var evaluate: String?
+    @Option(help: "With --evaluate: also write the test set's logits here (.npy, float32, images x classes).") var logits: String?
 
     func run() throws {
         do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch {
@@ -31,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if logits != nil && evaluate == nil { throw ValidationError("--logits goes with --evaluate") }
         if evaluate != nil {
             let ignored = [("--model", model != nil), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
                            ("--momentum", momentum != nil), ("--batch-size", engine.batchSize != nil), ("--seed", engine.seed != nil),
@@ -133,7 +135,9 @@ struct TrainCommand: ParsableCommand {
         let (_, test) = try MNIST.load(folder: dataFolder, classes: network.classes)
         let s = try MinibatchScheduler(network: network, maxBatch: 256, shardSize: engine.shardSize ?? c.config.shardSize,
                                        threads: engine.threads ?? EngineOptions.defaultThreads)
-        let r = s.evaluate(test)
+        let out = FloatBuffer(count: logits == nil ? 0 : test.count * network.classes)
+        let r = s.evaluate(test, logits: logits == nil ? nil : out.pointer)
+        if let logits { try AtomicFile.write(NumpyFile.float32(out.array, shape: [test.count, network.classes]), to: logits) }
         print(String(format: "%@ (%@, epoch %d): test loss %.4f, test accuracy %.2f%% (%d/%d)", path, c.config.model, c.progress.epoch,
                      r.lossSum / Double(test.count), 100 * Double(r.correct) / Double(test.count), r.correct, test.count))
     }

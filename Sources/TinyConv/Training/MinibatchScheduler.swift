@@ -32,6 +32,8 @@ public final class MinibatchScheduler: @unchecked Sendable {
     var stepIndex: UInt64 = 0
     var hyper = Hyperparameters()
     var training = true
+    /// When set (evaluation), each shard's logits are copied here at [sample][class].
+    var logitsSink: UnsafeMutablePointer<Float>?
     // The OpenMP backend's current region (MinibatchScheduler+OpenMP.swift).
     var ompPhase = OMPPhase.gather
     var ompStage = 0
@@ -106,8 +108,10 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     func loss(shard s: Int, slot: ShardWorkspace) {
         let b = batch!
-        (shardLoss[s], shardCorrect[s]) = SoftmaxLoss.run(slot, rows: b.shard(s).count, classes: network.classes,
+        let (first, n) = b.shard(s)
+        (shardLoss[s], shardCorrect[s]) = SoftmaxLoss.run(slot, rows: n, classes: network.classes,
                                                           training: training, gradScale: 1.0 / Float(b.count))
+        if let sink = logitsSink { (sink + first * network.classes).update(from: slot.logits, count: n * network.classes) }
     }
 
     /// Whole forward (and backward when training) pass of one shard on one worker.
