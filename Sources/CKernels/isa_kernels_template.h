@@ -14,6 +14,25 @@ typedef int32_t vi __attribute__((vector_size(TC_VW * 4)));
 
 static inline vf ld(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void st(float *p, vf v) { memcpy(p, &v, sizeof v); }
+// The first n lanes (0 < n < TC_VW) of a vector at p: a channel tail narrower than a vector
+// (LeNet-5's 6 channels, the Custom net's 12) is one masked operation, not a scalar loop.
+#if TC_VW == 16
+#include <immintrin.h>
+static inline vf ldn(const float *p, int n) { return (vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+static inline void stn(float *p, vf v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+#elif TC_VW == 8 && defined(__x86_64__)
+#include <immintrin.h>
+static inline __m256i lanes_below(int n) { return (__m256i)((vi){0, 1, 2, 3, 4, 5, 6, 7} < n); }
+static inline vf ldn(const float *p, int n) { return (vf)_mm256_maskload_ps(p, lanes_below(n)); }
+static inline void stn(float *p, vf v, int n) { _mm256_maskstore_ps(p, lanes_below(n), (__m256)v); }
+#else
+static inline vf ldn(const float *p, int n) { vf v = {0}; memcpy(&v, p, (size_t)n * sizeof(float)); return v; }
+static inline void stn(float *p, vf v, int n) { memcpy(p, &v, (size_t)n * sizeof(float)); }
+#endif
+// Whole vector or the first `lanes` lanes (the channel loops below set lanes = c - ch).
+#define LDC(p) (lanes >= TC_VW ? ld(p) : ldn((p), lanes))
+#define STC(p, v) (lanes >= TC_VW ? st((p), (v)) : stn((p), (v), lanes))
+
 // x - (+0) is exactly x for every x (0 + x is not, for x = -0), so the subtraction folds
 // away and a splat stays a single broadcast.
 static inline vf splat(float x) { return x - (vf){0}; }
@@ -103,7 +122,7 @@ DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _roff), 6, 4, koff[i] + k, vf, TC_
 #define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE)
 #endif
 
-// x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C.
+// x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C, a narrower tail masked.
 static void TC_FN(maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
     const int ho = h / 2, wo = w / 2;
     const size_t row = (size_t)w * c;
@@ -114,16 +133,9 @@ static void TC_FN(maxpool2x2_forward)(int n, int h, int w, int c, const float *x
                 const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
                 const float *p1 = p0 + row;
                 float *q = y + (((size_t)s * ho + oy) * wo + ox) * c;
-                int ch = 0;
-                for (; ch + TC_VW <= c; ch += TC_VW)
-                    st(q + ch, VMAX(VMAX(ld(p0 + ch), ld(p0 + c + ch)),
-                                    VMAX(ld(p1 + ch), ld(p1 + c + ch))));
-                for (; ch < c; ch++) {
-                    float m = p0[ch];
-                    if (p0[c + ch] > m) m = p0[c + ch];
-                    if (p1[ch] > m) m = p1[ch];
-                    if (p1[c + ch] > m) m = p1[c + ch];
-                    q[ch] = m;
+                for (int ch = 0; ch < c; ch += TC_VW) {
+                    const int lanes = c - ch;
+                    STC(q + ch, VMAX(VMAX(LDC(p0 + ch), LDC(p0 + c + ch)), VMAX(LDC(p1 + ch), LDC(p1 + c + ch))));
                 }
             }
     }
@@ -144,24 +156,15 @@ static void TC_FN(maxpool2x2_backward)(int n, int h, int w, int c, const float *
                 const size_t o0 = base + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
                 const size_t o[4] = {o0, o0 + c, o0 + row, o0 + row + c};
                 const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
-                int ch = 0;
-                for (; ch + TC_VW <= c; ch += TC_VW) {
-                    const vf m = ld(y + q + ch);
-                    const vf g = (vf)((vi)ld(dy + q + ch) & ((m > (vf){0}) | keep_all));
+                for (int ch = 0; ch < c; ch += TC_VW) {
+                    const int lanes = c - ch;
+                    const vf m = LDC(y + q + ch);
+                    const vf g = (vf)((vi)LDC(dy + q + ch) & ((m > (vf){0}) | keep_all));
                     vi free = ~(vi){0};
                     for (int j = 0; j < 4; j++) {
-                        const vi hit = (ld(x + o[j] + ch) == m) & free;
+                        const vi hit = (LDC(x + o[j] + ch) == m) & free;
                         free &= ~hit;
-                        st(dx + o[j] + ch, (vf)((vi)g & hit));
-                    }
-                }
-                for (; ch < c; ch++) {
-                    const float m = y[q + ch];
-                    int done = relu_mask && !(m > 0.0f);  // masked: no element gets the gradient
-                    for (int j = 0; j < 4; j++) {
-                        const int hit = !done && x[o[j] + ch] == m;
-                        dx[o[j] + ch] = hit ? dy[q + ch] : 0.0f;
-                        done |= hit;
+                        STC(dx + o[j] + ch, (vf)((vi)g & hit));
                     }
                 }
             }
@@ -169,7 +172,7 @@ static void TC_FN(maxpool2x2_backward)(int n, int h, int w, int c, const float *
 }
 
 // y = ((x00 + x01) + (x10 + x11)) / 4 per window (the twin's order: bit-equal); vectors
-// run along C, a scalar tail for channels past the last full vector.
+// run along C, a narrower tail masked.
 static void TC_FN(avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
     const int ho = h / 2, wo = w / 2;
     const size_t row = (size_t)w * c;
@@ -181,10 +184,10 @@ static void TC_FN(avgpool2x2_forward)(int n, int h, int w, int c, const float *x
                 const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
                 const float *p1 = p0 + row;
                 float *q = y + (((size_t)s * ho + oy) * wo + ox) * c;
-                int ch = 0;
-                for (; ch + TC_VW <= c; ch += TC_VW)
-                    st(q + ch, ((ld(p0 + ch) + ld(p0 + c + ch)) + (ld(p1 + ch) + ld(p1 + c + ch))) * quarter);
-                for (; ch < c; ch++) q[ch] = ((p0[ch] + p0[c + ch]) + (p1[ch] + p1[c + ch])) * 0.25f;
+                for (int ch = 0; ch < c; ch += TC_VW) {
+                    const int lanes = c - ch;
+                    STC(q + ch, ((LDC(p0 + ch) + LDC(p0 + c + ch)) + (LDC(p1 + ch) + LDC(p1 + c + ch))) * quarter);
+                }
             }
     }
 }
@@ -201,15 +204,14 @@ static void TC_FN(avgpool2x2_backward)(int n, int h, int w, int c, const float *
                 float *p0 = dx + (size_t)s * h * row + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
                 float *p1 = p0 + row;
                 const float *g = dy + (((size_t)s * ho + oy) * wo + ox) * c;
-                int ch = 0;
-                for (; ch + TC_VW <= c; ch += TC_VW) {
-                    const vf v = ld(g + ch) * quarter;
-                    st(p0 + ch, v);
-                    st(p0 + c + ch, v);
-                    st(p1 + ch, v);
-                    st(p1 + c + ch, v);
+                for (int ch = 0; ch < c; ch += TC_VW) {
+                    const int lanes = c - ch;
+                    const vf v = LDC(g + ch) * quarter;
+                    STC(p0 + ch, v);
+                    STC(p0 + c + ch, v);
+                    STC(p1 + ch, v);
+                    STC(p1 + c + ch, v);
                 }
-                for (; ch < c; ch++) p0[ch] = p0[c + ch] = p1[ch] = p1[c + ch] = g[ch] * 0.25f;
             }
 }
 
