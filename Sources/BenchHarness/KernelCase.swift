@@ -34,7 +34,7 @@ public struct KernelCase: @unchecked Sendable {
                 let perBatch = (forward: flops.forward * Double(batch), backward: flops.backward * Double(batch))
                 func add(_ d: Direction, _ f: Double, _ body: @escaping (StageContext) -> Void) {
                     out.append(KernelCase(name: "\(model)/\(label) \(d.rawValue)", layer: "\(model)/\(stage.label)", direction: d,
-                                          flops: f, run: { body(c) }))
+                                          flops: f, run: { withExtendedLifetime(buffers) { body(c) } }))  // c points into buffers
                 }
                 add(.forward, perBatch.forward) { stage.forward($0) }
                 if let split = stage as? any SplitBackwardStage {

@@ -27,14 +27,17 @@ struct KernelsCommand: ParsableCommand {
         try isaOption.apply()
         let peak = PeakProbe.gflops(isa: .active, threads: 1)
         print(String(format: "ISA %@, measured single-core peak %.1f GFLOP/s, batch %d", ISA.active.description, peak, batchSize))
-        var rows = ["| kernel | direction | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---|"]
+        var rows = ["| kernel | direction | µs per call | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---:|---|"]
         for c in try KernelCase.modelLayers(batch: batchSize) where filter.map({ c.name.contains($0) }) ?? true {
             let seconds = c.time(repeats: repeats)
             let g = c.flops / seconds / 1e9
-            let line = c.name.padding(toLength: 64, withPad: " ", startingAt: 0) + String(format: " %8.1f GFLOP/s %5.1f%%", g, 100 * g / peak)
+            // memory-bound stages (pooling, dropout) have no FLOPs: their time is the figure
+            let line = c.name.padding(toLength: 70, withPad: " ", startingAt: 0)
+                + String(format: " %9.2f µs %8.1f GFLOP/s %5.1f%%", seconds * 1e6, g, 100 * g / peak)
             print(line)
             let label = c.name.replacingOccurrences(of: " \(c.direction.rawValue)", with: "")
-            rows.append(String(format: "| %@ | %@ | %.1f | %.1f | %@ |", label, c.direction.rawValue, g, 100 * g / peak, ISA.active.description))
+            rows.append(String(format: "| %@ | %@ | %.2f | %.1f | %.1f | %@ |", label, c.direction.rawValue, seconds * 1e6, g, 100 * g / peak,
+                               ISA.active.description))
         }
         if let markdown {
             try AtomicFile.write((rows + [""]).joined(separator: "\n"), to: markdown)
