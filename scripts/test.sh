@@ -44,25 +44,54 @@ with safe_open(sys.argv[1], "np") as f:
 print(f"end-to-end: safetensors reads {len(names)} tensors, spec {meta['spec']}")
 PY
 head -c 100 "$OUT/run.safetensors" > "$OUT/broken.safetensors"
-if .build/release/train --evaluate "$OUT/broken.safetensors" 2> "$OUT/err.txt"; then
-    echo "a truncated checkpoint was accepted" >&2; exit 1
-fi
-grep -q "checkpoint" "$OUT/err.txt" && echo "end-to-end: truncated checkpoint rejected: $(cat "$OUT/err.txt")"
-if .build/release/train --batch-size 0 2> "$OUT/err.txt"; then echo "--batch-size 0 was accepted" >&2; exit 1; fi
-echo "end-to-end: bad flag rejected: $(head -1 "$OUT/err.txt")"
+expect_failure() {  # exit code, message part, command...: the exact code and a one-line message
+    local code="$1" part="$2"; shift 2
+    set +e; "$@" > "$OUT/out.txt" 2> "$OUT/err.txt"; local got=$?; set -e
+    [[ $got -eq $code ]] || { echo "$* exited $got, expected $code"; cat "$OUT/err.txt"; exit 1; }
+    grep -qF -- "$part" "$OUT/err.txt" || { echo "$*: message lacks '$part':"; cat "$OUT/err.txt"; exit 1; }
+    [[ $(wc -l < "$OUT/err.txt") -le 3 ]] || { echo "$*: more than a short message:"; cat "$OUT/err.txt"; exit 1; }
+    echo "bad input: $(head -1 "$OUT/err.txt")"
+}
+expect_failure 1 "truncated or not safetensors" .build/release/train --evaluate "$OUT/broken.safetensors"
+cp "$OUT/run.safetensors" "$OUT/appended.safetensors"; printf '0123456789abcdef' >> "$OUT/appended.safetensors"
+expect_failure 1 "16 bytes after the last tensor" .build/release/train --evaluate "$OUT/appended.safetensors"
+python3 - "$OUT/run.safetensors" "$OUT/flipped.safetensors" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read()); d[-1000] ^= 0x10; open(sys.argv[2], "wb").write(d)
+PY
+expect_failure 1 "does not match the stored" .build/release/train --evaluate "$OUT/flipped.safetensors"
+expect_failure 64 "--batch-size must be in 1...4096, got 0" .build/release/train --batch-size 0
+expect_failure 64 "--batch-size must be in 1...4096, got -1" .build/release/train --batch-size -1
+expect_failure 64 "--lr must be a positive number" .build/release/train --lr -1
+expect_failure 64 "TINYCONV_ISA=garbage is not an ISA" env TINYCONV_ISA=garbage .build/release/train --epochs 1
+expect_failure 64 "--threads must be in 1...1024, got 0" .build/release/train --evaluate "$OUT/run.safetensors" --threads 0
+expect_failure 64 "--model cannot be combined with it" .build/release/train --evaluate "$OUT/run.safetensors" --model custom
+expect_failure 64 "--batch-size 64 (the checkpoint's is 32) would change it" .build/release/train --resume "$OUT/run.safetensors" --batch-size 64
+expect_failure 64 "name the same file" .build/release/train --epochs 1 --checkpoint "$OUT/same" --json "$OUT/same"
+expect_failure 64 "not a regular file" .build/release/train --epochs 1 --checkpoint /dev/null
+expect_failure 64 "does not exist" .build/release/train --epochs 1 --json "$OUT/no-such-folder/run.json"
 
-# Ctrl-C: a checkpoint is written, the exit is clean (130), and --resume finishes the run.
-.build/release/train --model lenet5 --validation 500 --epochs 3 --seed 7 \
-    --checkpoint "$OUT/int.safetensors" > "$OUT/int.log" 2>&1 &
-PID=$!
-sleep 3   # loading MNIST takes about a second; a 3-epoch run takes several more
-kill -INT "$PID"
-set +e; wait "$PID"; CODE=$?; set -e
-[[ $CODE -eq 130 ]] || { echo "Ctrl-C exit code $CODE, expected 130"; cat "$OUT/int.log"; exit 1; }
-grep -q "checkpoint written" "$OUT/int.log" || { cat "$OUT/int.log"; exit 1; }
-grep "interrupted" "$OUT/int.log"
-.build/release/train --resume "$OUT/int.safetensors" | tail -2
-echo "end-to-end: Ctrl-C checkpoint and resume work"
+# Ctrl-C and SIGTERM: once the run has printed its epoch table header (training starts), a
+# signal makes it write a checkpoint and exit 128 + the signal; a second signal right after
+# the first changes nothing; --resume finishes the run.
+interrupt_run() {  # signal name, expected exit code, how many signals
+    local sig="$1" code="$2" times="$3" log="$OUT/int-$1.log"
+    .build/release/train --model lenet5 --validation 500 --epochs 3 --seed 7 \
+        --checkpoint "$OUT/int-$sig.safetensors" > "$log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 600); do grep -q "^epoch " "$log" && break; sleep 0.05; done
+    grep -q "^epoch " "$log" || { echo "the run never started training"; cat "$log"; exit 1; }
+    for _ in $(seq "$times"); do kill -"$sig" "$pid"; done
+    set +e; wait "$pid"; local got=$?; set -e
+    [[ $got -eq $code ]] || { echo "$sig: exit code $got, expected $code"; cat "$log"; exit 1; }
+    grep -q "checkpoint written" "$log" || { cat "$log"; exit 1; }
+    grep "checkpoint written" "$log"
+}
+interrupt_run INT 130 1
+interrupt_run INT 130 2
+interrupt_run TERM 143 1
+.build/release/train --resume "$OUT/int-INT.safetensors" | tail -2
+echo "end-to-end: signals write a checkpoint and resume works"
 
 echo "== ONNX export: every zoo model and a spec with every layer kind, checked by onnx and ONNX Runtime"
 swift build -c release --product export
@@ -84,14 +113,6 @@ for m in regularized-lenet5 custom custom-1x1-then-pool lenet5-avgpool \
         --checkpoint "$OUT/export.safetensors" > /dev/null
     check_export "$OUT/export.safetensors"
 done
-expect_failure() {  # exit code, message part, command...: the exact code and a one-line message
-    local code="$1" part="$2"; shift 2
-    set +e; "$@" > "$OUT/out.txt" 2> "$OUT/err.txt"; local got=$?; set -e
-    [[ $got -eq $code ]] || { echo "$* exited $got, expected $code"; cat "$OUT/err.txt"; exit 1; }
-    grep -qF -- "$part" "$OUT/err.txt" || { echo "$*: message lacks '$part':"; cat "$OUT/err.txt"; exit 1; }
-    [[ $(wc -l < "$OUT/err.txt") -le 3 ]] || { echo "$*: more than a short message:"; cat "$OUT/err.txt"; exit 1; }
-    echo "bad input: $(head -1 "$OUT/err.txt")"
-}
 expect_failure 1 "truncated or not safetensors" .build/release/export "$OUT/broken.safetensors" -o "$OUT/broken.onnx"
 test ! -e "$OUT/broken.onnx"
 expect_failure 1 "cannot write" .build/release/export "$OUT/run.safetensors" -o "$OUT/no-such-folder/model.onnx"

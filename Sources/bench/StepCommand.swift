@@ -43,6 +43,9 @@ struct StepCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if inference && engine.scheduler == .openmp {
+            throw ValidationError("--inference runs on the Dispatch workers only (forward passes have no per-layer regions to compare): drop --scheduler openmp")
+        }
         guard repeats >= 6, steps >= 1, warmup >= 0 else { throw ValidationError("need --repeats >= 6 (for a confidence interval), --steps >= 1, --warmup >= 0") }
     }
 

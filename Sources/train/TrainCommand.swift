@@ -45,6 +45,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func execute() throws {
+        Interrupt.install()  // first thing: a signal during start-up or loading is kept too
         try engine.isaOption.apply()
         let dataFolder = data ?? ProcessInfo.processInfo.environment["TINYCONV_DATA"] ?? "data/mnist"
         if let evaluate { return try evaluateCheckpoint(evaluate, dataFolder: dataFolder) }
@@ -66,6 +67,18 @@ struct TrainCommand: ParsableCommand {
             do { try config.validate() } catch let e as TrainingConfig.Invalid {
                 throw TrainingError(message: "\(resume): checkpoint: field \(e.field) \(e.requirement) (damaged checkpoint)")
             }
+            // These fix which samples each step sees and how its sum is rounded: a resume
+            // with other values would not continue the run it claims to continue.
+            let fixed: [(String, Bool)] = [
+                ("--batch-size \(engine.batchSize ?? 0) (the checkpoint's is \(config.batchSize))", engine.batchSize.map { $0 != config.batchSize } ?? false),
+                ("--shard-size \(engine.shardSize ?? 0) (the checkpoint's is \(config.shardSize))", engine.shardSize.map { $0 != config.shardSize } ?? false),
+                ("--seed \(engine.seed ?? 0) (the checkpoint's is \(config.seed))", engine.seed.map { $0 != config.seed } ?? false),
+                ("--limit \(limit ?? 0) (the checkpoint's is \(config.limit.map(String.init) ?? "none"))", limit.map { $0 != config.limit } ?? false),
+                ("--validation \(validation ?? 0) (the checkpoint's is \(config.validation))", validation.map { $0 != config.validation } ?? false),
+            ]
+            if let bad = fixed.first(where: \.1) {
+                throw ValidationError("--resume continues a run as it was: \(bad.0) would change it (start a new run instead)")
+            }
         } else {
             config.threads = EngineOptions.defaultThreads
         }
@@ -79,12 +92,22 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(flagName(e.field)) \(e.requirement)")
         }
 
+        // Outputs are checked now, not after the first epoch.
+        let outputs = [("--checkpoint", checkpoint), ("--json", json)].compactMap { f, p in p.map { (f, $0) } }
+        for (flag, path) in outputs {
+            do { try AtomicFile.checkWritable(path) } catch let e as AtomicFile.WriteError { throw ValidationError("\(flag): \(e)") }
+        }
+        if let c = checkpoint, let j = json, AtomicFile.destination(c) == AtomicFile.destination(j) {
+            throw ValidationError("--checkpoint and --json name the same file (\(c)): one would overwrite the other")
+        }
+
         let spec = try NetworkSpec.parse(config.spec)
         let network = try Network(spec: spec, seed: config.seed)
         if let resume { try Checkpoint.load(resume, into: network) }
 
         let (trainSet, valSet, test) = try MNIST.splits(folder: dataFolder, classes: spec.classes, input: spec.input,
                                                         limit: config.limit, validation: config.validation)
+        if let resume { try progress.validate(config: config, trainCount: trainSet.count, checkpoint: resume) }
 
         print("TinyConv train: model \(config.model) [\(config.spec)]")
         print(network.summary())
@@ -97,7 +120,7 @@ struct TrainCommand: ParsableCommand {
         let table = EpochTable()
         print(table.header)
         for r in progress.history { print(table.row(r)) }
-        Interrupt.install()
+        fflush(nil)  // the header says training starts (scripts wait for it)
         try trainer.run(shouldStop: { Interrupt.requested }, onEvent: { event in
             switch event {
             case let .step(epoch, seen, total, loss, ips):
@@ -119,8 +142,8 @@ struct TrainCommand: ParsableCommand {
             if tty { print("\r\u{1B}[K", terminator: "") }
             let path = checkpoint ?? "interrupted.safetensors"
             try Checkpoint.write(path, network: network, config: config, progress: trainer.progress)
-            print("interrupted at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.step): checkpoint written to \(path) (resume with --resume \(path))")
-            throw ExitCode(130)
+            print("\(Interrupt.signalName): stopped at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.step): checkpoint written to \(path) (resume with --resume \(path))")
+            throw ExitCode(Interrupt.exitCode)
         }
         if let best = trainer.bestEpoch, let last = trainer.progress.history.last {
             print(String(format: "test accuracy %.2f%% at epoch %d (best validation), %.2f%% at epoch %d (last)",
@@ -129,7 +152,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     func evaluateCheckpoint(_ path: String, dataFolder: String) throws {
+        if let logits { try AtomicFile.checkWritable(logits) }
         let c = try Checkpoint.readContents(path)
+        do { try c.config.validate() } catch let e as TrainingConfig.Invalid {
+            throw TrainingError(message: "\(path): checkpoint: field \(e.field) \(e.requirement) (damaged checkpoint)")
+        }
         let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
         try Checkpoint.load(path, into: network)
         let (_, test) = try MNIST.load(folder: dataFolder, classes: network.classes)

@@ -67,6 +67,17 @@ public final class Network: @unchecked Sendable {
         }
     }
 
+    /// The first weight, bias or momentum tensor holding a NaN or infinity, named.
+    public var firstNonFiniteParameter: String? {
+        for t in tensors {
+            for (buffer, suffix) in [(parameters, ""), (velocity, ".momentum")] {
+                let values = UnsafeBufferPointer(start: buffer.pointer + t.offset, count: t.tensor.count)
+                if let i = values.firstIndex(where: { !$0.isFinite }) { return "\(t.name)\(suffix)[\(i)]" }
+            }
+        }
+        return nil
+    }
+
     /// Largest per-sample activation (floats) over the input and every layer output.
     public var largestActivation: Int { resolved.reduce(spec.input.count) { max($0, $1.output.count) } }
 

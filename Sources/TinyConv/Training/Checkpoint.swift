@@ -1,10 +1,13 @@
+import CZlib
 import Foundation
 
 /// Checkpoints in the safetensors format: 8-byte little-endian header length, a JSON
 /// header (tensor name -> dtype, shape, data_offsets; "__metadata__" -> strings), then
 /// raw little-endian tensors. Readable by the Python `safetensors` package and PyTorch.
 /// Holds every layer's weights and biases, their momentum buffers, and in metadata the
-/// model spec, the run's configuration and its progress (the whole RNG state).
+/// model spec, the run's configuration and its progress (the whole RNG state), and a CRC-32
+/// over those three strings and every tensor byte, checked on load with the file's exact
+/// length: a flipped bit or appended bytes are a damaged checkpoint, not a silent change.
 public enum Checkpoint {
     public static let format = "tinyconv-checkpoint-1"
 
@@ -32,28 +35,51 @@ public enum Checkpoint {
         let list = tensors(network)
         var header: [String: Any] = [:]
         var offset = 0
+        var body = Data(capacity: 4 * list.reduce(0) { $0 + $1.count })
+        for t in list {
+            let src = (t.momentum ? network.velocity : network.parameters).pointer + t.offset
+            for j in 0..<t.count { withUnsafeBytes(of: src[j].bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+        }
         for t in list {
             header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]]
             offset += 4 * t.count
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        let configText = String(decoding: try encoder.encode(config), as: UTF8.self)
+        let progressText = String(decoding: try encoder.encode(progress), as: UTF8.self)
+        let spec = network.spec.description
         header["__metadata__"] = [
             "format": format,
-            "spec": network.spec.description,
-            "config": String(decoding: try encoder.encode(config), as: UTF8.self),
-            "progress": String(decoding: try encoder.encode(progress), as: UTF8.self),
+            "spec": spec,
+            "config": configText,
+            "progress": progressText,
+            "checksum": checksum(spec: spec, config: configText, progress: progressText, tensors: body),
         ]
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while (8 + json.count) % 8 != 0 { json.append(0x20) }  // pad so tensors start 8-byte aligned
         var file = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
-        for t in list {
-            let src = (t.momentum ? network.velocity : network.parameters).pointer + t.offset
-            for j in 0..<t.count { withUnsafeBytes(of: src[j].bitPattern.littleEndian) { file.append(contentsOf: $0) } }
-        }
+        file.append(body)
         try AtomicFile.write(file, to: path)
+    }
+
+    /// "crc32:XXXXXXXX" over the metadata strings that matter and the tensor bytes.
+    static func checksum(spec: String, config: String, progress: String, tensors: Data) -> String {
+        var crc = crc32(0, nil, 0)
+        for part in [Data((spec + "\n" + config + "\n" + progress + "\n").utf8), tensors] {
+            part.withUnsafeBytes { raw in
+                var p = raw.bindMemory(to: UInt8.self).baseAddress, left = raw.count
+                while left > 0 {
+                    let n = min(left, 1 << 30)
+                    crc = crc32(crc, p, uInt(n))
+                    p = p! + n
+                    left -= n
+                }
+            }
+        }
+        return String(format: "crc32:%08x", UInt32(crc))
     }
 
     static func fail(_ path: String, _ fault: String) -> DataFileError { DataFileError(path: path, fault: "checkpoint: \(fault)") }
@@ -104,7 +130,19 @@ public enum Checkpoint {
             throw fail(path, "written for model '\(spec)', not '\(network.spec.description)'")
         }
         let body = data.count - start
-        for t in tensors(network) {
+        let list = tensors(network)
+        let expected = 4 * list.reduce(0) { $0 + $1.count }
+        guard body == expected else {
+            throw fail(path, body < expected ? "truncated: \(body) tensor bytes, the model needs \(expected)"
+                                             : "\(body - expected) bytes after the last tensor (damaged or appended to)")
+        }
+        let meta = header["__metadata__"] as? [String: String] ?? [:]
+        if let stored = meta["checksum"] {  // checkpoints from before the checksum load without one
+            let actual = checksum(spec: meta["spec"] ?? "", config: meta["config"] ?? "", progress: meta["progress"] ?? "",
+                                  tensors: data.subdata(in: start..<data.count))
+            guard stored == actual else { throw fail(path, "checksum \(actual) does not match the stored \(stored) (damaged checkpoint)") }
+        }
+        for t in list {
             guard let entry = header[t.name] as? [String: Any] else { throw fail(path, "tensor \(t.name) is missing") }
             guard entry["dtype"] as? String == "F32" else { throw fail(path, "tensor \(t.name) is not F32") }
             guard let shape = entry["shape"] as? [Int], shape == t.shape else {
@@ -124,9 +162,11 @@ public enum Checkpoint {
                 }
             }
         }
-        let values = network.parameters.readOnly
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw fail(path, "parameter \(bad) is not finite (damaged checkpoint)")
+        for t in list {
+            let values = UnsafeBufferPointer(start: (t.momentum ? network.velocity : network.parameters).pointer + t.offset, count: t.count)
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw fail(path, "tensor \(t.name) element \(bad) is not finite (damaged checkpoint)")
+            }
         }
         return c
     }

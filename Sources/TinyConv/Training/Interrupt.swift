@@ -1,16 +1,24 @@
 import Foundation
 
-/// Ctrl-C handling for long runs: the first SIGINT sets a flag that the training loop
-/// checks between steps (so it can checkpoint and exit cleanly); a second one exits.
+/// Ctrl-C and SIGTERM (schedulers and `timeout` send it) for long runs, handled the same
+/// way at any moment: the first signal sets a flag that the training loop checks between
+/// steps (and before the first one), so it can write its checkpoint and exit with
+/// 128 + the signal's number. Later signals are ignored: they cannot cut the checkpoint
+/// write short. (SIGKILL still ends a run that hangs.)
 public enum Interrupt {
-    nonisolated(unsafe) static var flag: sig_atomic_t = 0
+    nonisolated(unsafe) static var signalNumber: sig_atomic_t = 0
 
-    public static var requested: Bool { flag != 0 }
+    public static var requested: Bool { signalNumber != 0 }
+    /// 130 after SIGINT, 143 after SIGTERM.
+    public static var exitCode: Int32 { 128 + Int32(signalNumber) }
+    public static var signalName: String { signalNumber == SIGTERM ? "SIGTERM" : "Ctrl-C" }
 
+    /// Call as early as possible: a signal during start-up or data loading is kept too.
     public static func install() {
-        signal(SIGINT) { _ in
-            if Interrupt.flag != 0 { _exit(130) }
-            Interrupt.flag = 1
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { received in
+                if Interrupt.signalNumber == 0 { Interrupt.signalNumber = received }
+            }
         }
     }
 }

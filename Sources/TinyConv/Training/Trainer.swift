@@ -68,6 +68,11 @@ public final class Trainer {
                             guard r.lossSum.isFinite else {
                                 throw TrainingError(message: "training diverged: the loss is \(r.lossSum / Double(n)) at epoch \(e + 1), batch \(s + 1) (try a smaller --lr)")
                             }
+                            // ReLU maps NaN to 0, so non-finite weights can hide behind a finite
+                            // loss: look at the weights themselves every 64 steps and at the end.
+                            if (s + 1) % 64 == 0 || s + 1 == stepsPerEpoch, let bad = network.firstNonFiniteParameter {
+                                throw TrainingError(message: "training diverged: \(bad) is not finite at epoch \(e + 1), batch \(s + 1) (try a smaller --lr)")
+                            }
                             progress.lossSum += r.lossSum
                             progress.correct += r.correct
                             progress.seen += n
@@ -107,8 +112,10 @@ public final class Trainer {
         }
     }
 
-    /// The epoch with the best validation accuracy (first on ties), or the last epoch.
+    /// The epoch with the best validation accuracy (first on ties), or the last epoch when
+    /// the run has no validation set.
     public var bestEpoch: EpochRecord? {
-        progress.history.max { ($0.validationAccuracy ?? 0, -$0.epoch) < ($1.validationAccuracy ?? 0, -$1.epoch) }
+        guard progress.history.contains(where: { $0.validationAccuracy != nil }) else { return progress.history.last }
+        return progress.history.max { ($0.validationAccuracy ?? 0, -$0.epoch) < ($1.validationAccuracy ?? 0, -$1.epoch) }
     }
 }
