@@ -127,7 +127,8 @@ static void conv_backward_weights_cin1(const tc_isa_kernels *t, tc_conv_shape s,
         conv_backward_weights_cin1_narrow(t, s, x, dy, dw, accumulate, workspace);
         return;
     }
-    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
+    // rows = taps (25 for 5x5): the short 6-row tile wastes 5 rows where the 12-row one wastes 11
+    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel_by_work(t, taps(s), (size_t)s.cout);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, T = taps(s), co = (size_t)s.cout;
     const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
     const size_t ncp = (co + NR - 1) / NR * NR, positions = (size_t)ho * wp;
@@ -199,25 +200,28 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
 // is 1 or 6), then is scattered back into dx. Done ROW_BLOCK rows at a time so the
 // column buffer stays small and in cache.
 
-static void col2im_add(tc_conv_shape s, size_t r0, size_t rb, const float *dcol, float *dx) {
+// For one column row and kernel row, the in-bounds kx span is one contiguous run of
+// (kx_hi - kx_lo) * Cin floats in both dcol and NHWC dx: one vector add per run (the same
+// additions in the same order as element by element, so the same bits).
+static void col2im_add(const tc_isa_kernels *t, tc_conv_shape s, size_t r0, size_t rb, const float *dcol, float *dx) {
     const int ho = out_h(s), wo = out_w(s);
-    const size_t cin = (size_t)s.cin, t = taps(s);
+    const size_t cin = (size_t)s.cin, T = taps(s);
     for (size_t i = 0; i < rb; i++) {
         const size_t r = r0 + i;
         const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
         const size_t n = r / ((size_t)wo * ho);
         float *img = dx + n * (size_t)s.h * s.w * cin;
-        const float *d = dcol + i * t;
+        const float *d = dcol + i * T;
+        const int x0 = ox - s.pad, kx_lo = x0 < 0 ? -x0 : 0;
+        const int kx_hi = x0 + s.k > s.w ? s.w - x0 : s.k;  // exclusive
+        if (kx_hi <= kx_lo) continue;
+        const size_t len = (size_t)(kx_hi - kx_lo) * cin;
         for (int ky = 0; ky < s.k; ky++) {
             const int iy = oy + ky - s.pad;
             if (iy < 0 || iy >= s.h) continue;
-            for (int kx = 0; kx < s.k; kx++) {
-                const int ix = ox + kx - s.pad;
-                if (ix < 0 || ix >= s.w) continue;
-                float *dst = img + ((size_t)iy * s.w + ix) * cin;
-                const float *src = d + ((size_t)ky * s.k + kx) * cin;
-                for (size_t c = 0; c < cin; c++) dst[c] += src[c];
-            }
+            float *dst = img + ((size_t)iy * s.w + (x0 + kx_lo)) * cin;
+            const float *src = d + ((size_t)ky * s.k + kx_lo) * cin;
+            t->add(len, dst, src, dst);
         }
     }
 }
@@ -240,7 +244,7 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, f
         const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         const tc_panel_source a = tc_src_strided(dy + r0 * s.cout, s.cout, 1);
         tc_gemm_sources(kt, rb, t, (size_t)s.cout, &a, &wt, dcol, t, 0, NULL, 0, gw);
-        col2im_add(s, r0, rb, dcol, dx);
+        col2im_add(kt, s, r0, rb, dcol, dx);
     }
 }
 

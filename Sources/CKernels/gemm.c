@@ -53,6 +53,18 @@ tc_gemm_ukernel tc_gemm_choose_ukernel_mn(const tc_isa_kernels *t, size_t M, siz
     return u;
 }
 
+tc_gemm_ukernel tc_gemm_choose_ukernel_by_work(const tc_isa_kernels *t, size_t M, size_t N) {
+    const tc_gemm_ukernel candidates[3] = {t->gemm_wide, t->gemm_narrow, t->gemm_short};
+    tc_gemm_ukernel best = candidates[0];
+    size_t best_work = (size_t)-1;
+    for (int i = 0; i < 3; i++) {
+        const tc_gemm_ukernel u = candidates[i];
+        const size_t work = round_up(M, (size_t)u.mr) * round_up(N, (size_t)u.nr);
+        if (work < best_work) { best = u; best_work = work; }
+    }
+    return best;
+}
+
 // ---- B side: k-major panels, dst[k*nr_pad + j] = op(j0 + j, k0 + k), zero for j >= nj.
 void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
                    size_t kc, float *dst) {
