@@ -22,6 +22,8 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
     size_t g = tc_gemm_workspace_floats(0, t > (size_t)s.cout ? t : (size_t)s.cout, 0);
     const size_t g2 = tc_gemm_workspace_floats(0, (size_t)s.cin, 0);
     if (g2 > g) g = g2;
+    const size_t g3 = tc_gemm_workspace_floats(0, ROW_BLOCK, 0);  // the few-rows backward data (N = rows)
+    if (g3 > g) g = g3;
     // + a column block (both backward kernels) and a transposed dW (backward weights)
     const size_t generic = g + (size_t)ROW_BLOCK * t + t * s.cout + 64;
     const size_t direct = cin1_direct(s) ? cin1_workspace_floats(s) : 0;
@@ -83,7 +85,7 @@ static void conv_forward_cin1(const tc_isa_kernels *t, tc_conv_shape s, const fl
                 float *c = y + (((size_t)n * ho + oy) * wo + ox0) * co;
                 // ragged tiles: rows past mr read inside the plane's slack and are dropped
                 for (size_t jr = 0; jr < co; jr += NR)
-                    tc_ukernel_tile(uk.fn_koff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, K, a, 1, bpack + jr * K,
+                    tc_ukernel_tile(uk.fn_koff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, K, a, 1, bpack + jr * K, NR,
                                     c + jr, co, bias_pad + jr, flags, koff);
             }
     }
@@ -166,7 +168,7 @@ static void conv_backward_weights_cin1(const tc_isa_kernels *t, tc_conv_shape s,
             for (size_t i0 = 0; i0 < T; i0 += MR) {
                 const size_t mr = T - i0 < MR ? T - i0 : MR;
                 for (size_t jr = 0; jr < co; jr += NR)
-                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, kc, a, 0, bpack + jr * kc,
+                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, kc, a, 0, bpack + jr * kc, NR,
                                     dw + i0 * co + jr, co, NULL, TC_UK_LOAD_C, roff + i0);
             }
         }
@@ -232,9 +234,21 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, f
     const tc_isa_kernels *kt = tc_active_kernels();
     const tc_panel_source wt = tc_src_strided(w, s.cout, 1);  // op(tap, cout) = w[tap][cout]
     if (s.k == 1 && s.pad == 0) {
-        const size_t rows = (size_t)s.n * s.h * s.w;
+        const size_t rows = (size_t)s.n * s.h * s.w, cin = (size_t)s.cin;
+        if (rows <= ROW_BLOCK && 2 * rows < cin) {
+            // Few rows (a dense layer on a shard): dx^T [cin][rows] = w [cin][cout] dy^T, so the
+            // weights are read in place instead of packed transposed on every call; then
+            // transpose the small result. Each element is the same FMA chain over cout.
+            float *dxt = workspace, *gw = workspace + ROW_BLOCK * cin + 16;
+            const tc_panel_source a = tc_src_strided(w, s.cout, 1);    // op(ci, co) = w[ci][co]
+            const tc_panel_source bt = tc_src_strided(dy, s.cout, 1);  // op(row, co) = dy[row][co]
+            tc_gemm_sources(kt, cin, rows, (size_t)s.cout, &a, &bt, dxt, rows, 0, NULL, 0, gw);
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < cin; c++) dx[r * cin + c] = dxt[c * rows + r];
+            return;
+        }
         const tc_panel_source a = tc_src_strided(dy, s.cout, 1);
-        tc_gemm_sources(kt, rows, (size_t)s.cin, (size_t)s.cout, &a, &wt, dx, (size_t)s.cin, 0, NULL, 0, workspace);
+        tc_gemm_sources(kt, rows, cin, (size_t)s.cout, &a, &wt, dx, cin, 0, NULL, 0, workspace);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s), t = taps(s);

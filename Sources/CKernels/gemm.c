@@ -26,16 +26,16 @@ size_t tc_gemm_workspace_floats(size_t M, size_t N, size_t K) {
 }
 
 void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
-                     const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                     const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
                      const float *bias, int flags, const int32_t *koff) {
     if (mr == (size_t)MR && nr == (size_t)NR) {
-        fn(kc, a, lda, b, c, ldc, bias, flags, koff);
+        fn(kc, a, lda, b, ldb, c, ldc, bias, flags, koff);
         return;
     }
     float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
     if (flags & TC_UK_LOAD_C)
         for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, c + i * ldc, nr * sizeof(float));
-    fn(kc, a, lda, b, tile, (size_t)NR, bias, flags, koff);
+    fn(kc, a, lda, b, ldb, tile, (size_t)NR, bias, flags, koff);
     for (size_t i = 0; i < mr; i++) memcpy(c + i * ldc, tile + i * NR, nr * sizeof(float));
 }
 
@@ -190,6 +190,10 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
     float *bias_pad = apack + (size_t)t->blocking.mc_panels * TC_MAX_MR * KC;
     // Row-major A is read in place, except a ragged last panel (it would read past M).
     const int a_direct = A->kind == TC_SRC_STRIDED && A->cs == 1;
+    // B whose k-rows are contiguous in j (dense and conv weights) is read in place too when
+    // A has so few rows (a shard of 8 samples through a dense layer) that packing would cost
+    // about as much as the product; ragged last panels are still packed. Same FMAs, same bits.
+    const int b_direct = Bt->kind == TC_SRC_STRIDED && Bt->rs == 1 && M <= 2 * MR;
 
     for (size_t jc = 0; jc < N; jc += NC) {
         const size_t nc = N - jc < NC ? N - jc : NC;
@@ -205,7 +209,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
             const float *bptr = (!accumulate && first && bias) ? bias_pad : NULL;
             for (size_t jr = 0; jr < nc; jr += NR) {
                 const size_t nr = nc - jr < NR ? nc - jr : NR;
-                tc_pack_b(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
+                if (!b_direct || nr < NR) tc_pack_b(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
             }
             for (size_t ic = 0; ic < M; ic += MC) {
                 const size_t mc = M - ic < MC ? M - ic : MC;
@@ -215,7 +219,9 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
                 }
                 for (size_t jr = 0; jr < nc; jr += NR) {
                     const size_t nr = nc - jr < NR ? nc - jr : NR;
-                    const float *bp = bpack + jr * kc;
+                    const int b_in_place = b_direct && nr == NR;
+                    const float *bp = b_in_place ? Bt->p + (ptrdiff_t)(jc + jr) + (ptrdiff_t)pc * Bt->cs : bpack + jr * kc;
+                    const size_t ldb = b_in_place ? (size_t)Bt->cs : NR;
                     const float *biasp = bptr ? bptr + jr : NULL;
                     for (size_t ir = 0; ir < mc; ir += MR) {
                         const size_t mr = mc - ir < MR ? mc - ir : MR;
@@ -223,7 +229,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
                         const int in_place = a_direct && mr == MR;
                         const float *ap = in_place ? A->p + (ptrdiff_t)(ic + ir) * A->rs + pc : apack + ir * kc;
                         const size_t lda = in_place ? (size_t)A->rs : kc;
-                        tc_ukernel_tile(uk.fn, uk.mr, uk.nr, mr, nr, kc, ap, lda, bp, c, ldc, biasp, flags, NULL);
+                        tc_ukernel_tile(uk.fn, uk.mr, uk.nr, mr, nr, kc, ap, lda, bp, ldb, c, ldc, biasp, flags, NULL);
                     }
                 }
             }

@@ -55,8 +55,8 @@ static inline vf splat(float x) { return x - (vf){0}; }
 // accumulators live in registers (MR*NV of them).
 #define DEFINE_GEMM_UKERNEL(NAME, MR, NV, AIDX, V, W)                                       \
     static void NAME(size_t kc, const float *restrict a, size_t lda, const float *restrict b,\
-                     float *restrict c, size_t ldc, const float *restrict bias, int flags,   \
-                     const int32_t *restrict koff) {                                         \
+                     size_t ldb, float *restrict c, size_t ldc, const float *restrict bias,  \
+                     int flags, const int32_t *restrict koff) {                              \
         (void)lda;                                                                          \
         (void)koff;                                                                         \
         V acc[MR][NV];                                                                     \
@@ -79,7 +79,7 @@ static inline vf splat(float x) { return x - (vf){0}; }
                 V ai = a[AIDX] - (V){0};                                                     \
                 for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);        \
             }                                                                               \
-            b += NV * W;                                                                \
+            b += ldb;                                                                   \
         }                                                                                   \
         if (flags & TC_UK_RELU) {                                                           \
             for (int i = 0; i < MR; i++)                                                    \

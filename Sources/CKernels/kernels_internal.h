@@ -8,12 +8,13 @@
 enum { TC_UK_LOAD_C = 1, TC_UK_RELU = 2 };
 
 // A GEMM microkernel computes one full mr x nr tile of C:
-//   c[mr][nr] (= bias | += c) + a[mr][kc] * b_packed[kc][nr], then ReLU if asked.
+//   c[mr][nr] (= bias | += c) + a[mr][kc] * b[kc][nr], then ReLU if asked.
 // a: mr rows, row-major with leading dimension lda (read in place when the source is
-// row-major, so small-N products do not pay for packing); b: kc groups of nr floats.
+// row-major, so small-N products do not pay for packing); b: kc rows of nr floats, ldb
+// apart (nr for a packed panel; the source's row stride when B is read in place).
 // koff (only for fn_koff): A(i, k) = a[i + koff[k]] instead of a[i*lda + k].
 typedef void (*tc_gemm_ukernel_fn)(size_t kc, const float *a, size_t lda, const float *b,
-                                   float *c, size_t ldc, const float *bias, int flags,
+                                   size_t ldb, float *c, size_t ldc, const float *bias, int flags,
                                    const int32_t *koff);
 typedef struct {
     int mr, nr;
@@ -72,7 +73,7 @@ extern const int tc_all_kernels_count;
 /// through an aligned stack tile (loaded from C first when the flags accumulate) whose
 /// live mr x nr corner is copied back. `a` must be readable for the full tile's rows.
 void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
-                     const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                     const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
                      const float *bias, int flags, const int32_t *koff);
 
 // Channels per block of the narrow Cin = 1 weight-gradient kernel (conv.c pads to it).
