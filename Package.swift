@@ -66,6 +66,8 @@ let package = Package(
             name: "export",
             dependencies: ["ONNXExport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "ONNXExport", "CKernels"]),
+        // Test support: counts malloc calls in the test binary (steady-state steps allocate nothing).
+        .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
+        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "ONNXExport", "CKernels", "CMallocCounter"]),
     ]
 )

@@ -4,12 +4,23 @@
 #   2. an end-to-end run on the real MNIST: train, checkpoint, evaluate, bad input,
 #   3. the thread-sanitized scheduler tests,
 #   4. a build of the package-benchmark suite (not run: timings are not tests),
-#   5. the unit and property tests (swift test).
+#   5. the fuzz targets, 30 s each (scripts/fuzz.sh),
+#   6. the unit and property tests (swift test), and the allocation check on a release build.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 export TINYCONV_DATA="${TINYCONV_DATA:-$ROOT/data/mnist}"
+# The ISAs the kernel sweeps must cover: what this CPU says it has (its /proc/cpuinfo flags),
+# unless the caller states a set. ISACoverageTests fails when the engine covers another set.
+if [[ -z "${TINYCONV_EXPECT_ISA:-}" ]]; then
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    TINYCONV_EXPECT_ISA=generic
+    [[ $flags == *" avx2 "* && $flags == *" fma "* ]] && TINYCONV_EXPECT_ISA+=",avx2"
+    [[ $flags == *" avx512f "* && $flags == *" avx512vl "* && $flags == *" avx512dq "* && $flags == *" avx512bw "* ]] && TINYCONV_EXPECT_ISA+=",avx512"
+fi
+export TINYCONV_EXPECT_ISA
+echo "kernel sweeps must cover: $TINYCONV_EXPECT_ISA"
 
 echo "== end-to-end: short real training run on MNIST"
 swift build -c release --product train
@@ -125,8 +136,14 @@ OMP_TOOL_LIBRARIES="$ARCHER" TSAN_OPTIONS="ignore_noninstrumented_modules=1 repo
     swift test --sanitize=thread --scratch-path .build-tsan --filter "Training|Scheduler" 2>&1 | tail -3
 test "${PIPESTATUS[0]}" -eq 0
 
+echo "== fuzzing the readers of untrusted bytes (IDX, gzip, checkpoint, spec), 30 s each"
+scripts/fuzz.sh "${TINYCONV_FUZZ_SECONDS:-30}"
+
 echo "== the package-benchmark suite builds (it is run by hand: see README)"
 (cd Benchmarks && swift build -c release --scratch-path ../.build-benchmarks 2>&1 | tail -1)
 
 echo "== unit tests"
 swift test
+echo "== allocation-free steps, on an optimized build"
+swift test -c release --filter Allocation 2>&1 | tail -2
+test "${PIPESTATUS[0]}" -eq 0

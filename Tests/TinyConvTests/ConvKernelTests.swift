@@ -10,9 +10,45 @@ struct ConvTester {
     var relu = false
     var seed: UInt64 = 1
 
+    var shapeSeed: UInt64 {
+        fixedSeed(Int(self.seed), shape.batch, shape.height, shape.width, shape.inChannels, shape.outChannels, shape.kernel, shape.padding)
+    }
+
+    /// Small-integer inputs: every direction must equal the twin to the bit, with outputs
+    /// written over NaN (overwrite mode: accumulate = false into a stale buffer).
+    func testExact() throws {
+        let s = shape, seedValue = shapeSeed
+        var rng = TestRNG(seedValue)
+        let x = rng.integers(s.inputCount), w = rng.integers(s.weightCount), b = rng.integers(s.outChannels)
+        let dy = rng.integers(s.outputCount)
+        var refY = [Float](repeating: 0, count: s.outputCount), refDX = [Float](repeating: 0, count: s.inputCount)
+        var refDW = [Float](repeating: 0, count: s.weightCount), refDB = [Float](repeating: 0, count: s.outChannels)
+        tc_ref_conv2d_forward(s.c, x, w, b, &refY, relu ? 1 : 0)
+        tc_ref_conv2d_backward_data(s.c, dy, w, &refDX)
+        tc_ref_conv2d_backward_weights(s.c, x, dy, &refDW, &refDB, 0)
+        let ws = FloatBuffer(count: s.workspaceFloats, value: .nan)
+        let k = try Conv2DKernel(s)
+        try forEachISA { isa in
+            let y = FloatBuffer(count: s.outputCount, value: .nan), dx = FloatBuffer(count: s.inputCount, value: .nan)
+            let dw = FloatBuffer(count: s.weightCount, value: .nan), db = FloatBuffer(count: s.outChannels, value: .nan)
+            let xb = FloatBuffer(x), wb = FloatBuffer(w), bb = FloatBuffer(b), dyb = FloatBuffer(dy)
+            k.forward(batch: s.batch, x: xb.pointer, weights: wb.pointer, bias: bb.pointer, y: y.pointer, relu: relu, workspace: ws.pointer)
+            k.backwardData(batch: s.batch, dy: dyb.pointer, weights: wb.pointer, dx: dx.pointer, workspace: ws.pointer)
+            k.backwardWeights(batch: s.batch, x: xb.pointer, dy: dyb.pointer, dw: dw.pointer, db: db.pointer, accumulate: false,
+                              workspace: ws.pointer)
+            let tag = "\(s) relu=\(relu) on \(isa), seed \(seedValue)"
+            for (name, got, want) in [("forward", y.array, refY), ("backward-data", dx.array, refDX),
+                                      ("backward-weights", dw.array, refDW), ("bias gradient", db.array, refDB)] {
+                let i = firstBitDifference(got, want)
+                #expect(i == nil, "exact \(name) \(tag): index \(i ?? -1): got \(i.map { got[$0] } ?? 0), want \(i.map { want[$0] } ?? 0)")
+            }
+        }
+    }
+
     func test() throws {
         let s = shape
-        var rng = TestRNG(seed &+ UInt64(s.hashValue & 0xffff))
+        let seedValue = shapeSeed
+        var rng = TestRNG(seedValue)
         let x = rng.array(s.inputCount), w = rng.array(s.weightCount), b = rng.array(s.outChannels)
         let dy = rng.array(s.outputCount)
         let dwInit = rng.array(s.weightCount), dbInit = rng.array(s.outChannels)
@@ -48,7 +84,7 @@ struct ConvTester {
                 }
             }
             let f = firstMismatch(y.array, refY, magnitude: magY, terms: taps + 1)
-            #expect(f == nil, "forward \(s) relu=\(relu) on \(isa): \(f!)")
+            #expect(f == nil, "forward \(s) relu=\(relu) on \(isa), seed \(seedValue): \(f!)")
             let d = firstMismatch(dx.array, refDX, magnitude: magDX, terms: s.kernel * s.kernel * s.outChannels)
             #expect(d == nil, "backward-data \(s) on \(isa): \(d!)")
             let g = firstMismatch(dw.array, refDW, magnitude: magDW, terms: rows + 1)
@@ -98,6 +134,12 @@ struct ConvKernelTests {
         try ConvTester(shape: shape, relu: shape.outChannels % 2 == 1).test()
     }
 
+    @Test("exact arithmetic: small-integer data, every direction bit-equal to the twin, outputs written over NaN",
+          arguments: sweep)
+    func exactSweep(_ shape: ConvShape) throws {
+        try ConvTester(shape: shape, relu: shape.outChannels % 2 == 0).testExact()
+    }
+
     @Test("every conv layer of LeNet-5 and both Custom variants at batch 32")
     func modelLayers() throws {
         for (name, layer) in try modelLayerShapes(batch: 32) {
@@ -105,6 +147,7 @@ struct ConvKernelTests {
             let s = conv.shape(layer, batch: 32)
             _ = name
             try ConvTester(shape: s, relu: true).test()
+            try ConvTester(shape: s, relu: true).testExact()
         }
     }
 

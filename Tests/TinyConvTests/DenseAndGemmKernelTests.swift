@@ -18,8 +18,38 @@ struct DenseAndGemmKernelTests {
         return out
     }
 
+    /// Small-integer data: bit equality with the twin in every direction, over NaN outputs.
+    func checkExact(_ s: DenseShape, relu: Bool) throws {
+        let seedValue = fixedSeed(s.batch, s.inputs, s.outputs, 2)
+        var rng = TestRNG(seedValue)
+        let x = rng.integers(s.batch * s.inputs), w = rng.integers(s.weightCount), b = rng.integers(s.outputs)
+        let dy = rng.integers(s.batch * s.outputs)
+        var refY = [Float](repeating: 0, count: s.batch * s.outputs), refDX = [Float](repeating: 0, count: s.batch * s.inputs)
+        var refDW = [Float](repeating: 0, count: s.weightCount), refDB = [Float](repeating: 0, count: s.outputs)
+        let (n, i, o) = (Int32(s.batch), Int32(s.inputs), Int32(s.outputs))
+        tc_ref_dense_forward(n, i, o, x, w, b, &refY, relu ? 1 : 0)
+        tc_ref_dense_backward_data(n, i, o, dy, w, &refDX)
+        tc_ref_dense_backward_weights(n, i, o, x, dy, &refDW, &refDB, 0)
+        let k = try DenseKernel(s)
+        let ws = FloatBuffer(count: s.workspaceFloats, value: .nan)
+        try forEachISA { isa in
+            let y = FloatBuffer(count: refY.count, value: .nan), dx = FloatBuffer(count: refDX.count, value: .nan)
+            let dw = FloatBuffer(count: refDW.count, value: .nan), db = FloatBuffer(count: refDB.count, value: .nan)
+            let xb = FloatBuffer(x), wb = FloatBuffer(w), bb = FloatBuffer(b), dyb = FloatBuffer(dy)
+            k.forward(batch: s.batch, x: xb.pointer, weights: wb.pointer, bias: bb.pointer, y: y.pointer, relu: relu, workspace: ws.pointer)
+            k.backwardData(batch: s.batch, dy: dyb.pointer, weights: wb.pointer, dx: dx.pointer, workspace: ws.pointer)
+            k.backwardWeights(batch: s.batch, x: xb.pointer, dy: dyb.pointer, dw: dw.pointer, db: db.pointer, accumulate: false,
+                              workspace: ws.pointer)
+            for (name, got, want) in [("forward", y.array, refY), ("backward-data", dx.array, refDX),
+                                      ("backward-weights", dw.array, refDW), ("bias gradient", db.array, refDB)] {
+                let at = firstBitDifference(got, want)
+                #expect(at == nil, "exact dense \(name) \(s.batch)x\(s.inputs)->\(s.outputs) on \(isa), seed \(seedValue): index \(at ?? -1)")
+            }
+        }
+    }
+
     func check(_ s: DenseShape, relu: Bool) throws {
-        var rng = TestRNG(UInt64(s.batch * 1_000_003 + s.inputs * 1009 + s.outputs))
+        var rng = TestRNG(fixedSeed(s.batch, s.inputs, s.outputs, 1))
         let x = rng.array(s.batch * s.inputs), w = rng.array(s.weightCount), b = rng.array(s.outputs)
         let dy = rng.array(s.batch * s.outputs)
         var refY = [Float](repeating: 0, count: s.batch * s.outputs), magY = refY
@@ -61,6 +91,11 @@ struct DenseAndGemmKernelTests {
             let gb = firstMismatch(db.array, refDB, magnitude: magDB, terms: s.batch)
             #expect(gb == nil, "dense bias gradient \(tag): \(gb!)")
         }
+    }
+
+    @Test("exact dense sweep: small integers, bit-equal to the twin", arguments: denseShapes)
+    func exactDense(_ s: DenseShape) throws {
+        try checkExact(s, relu: s.outputs % 2 == 0)
     }
 
     @Test("dense sweep: in/out in 1..400, batch 1..32", arguments: denseShapes)

@@ -15,10 +15,26 @@ struct TestRNG {
     }
     mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
     mutating func array(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
+    /// Small integers in -4...4: products and sums of them stay far below 2^24, so fp32
+    /// arithmetic on them is exact in any order and a fast kernel must equal its twin to the bit.
+    mutating func integers(_ n: Int) -> [Float] { (0..<n).map { _ in Float(Int(next() % 9) - 4) } }
+}
+
+/// A fixed seed from a shape's numbers (never `hashValue`, which Swift randomizes per process).
+func fixedSeed(_ parts: Int...) -> UInt64 {
+    parts.reduce(0x5EED as UInt64) { ($0 ^ UInt64(bitPattern: Int64($1))) &* 0x100_0000_01b3 }
+}
+
+/// The first index where two arrays differ in their bits, or nil.
+func firstBitDifference(_ a: [Float], _ b: [Float]) -> Int? {
+    precondition(a.count == b.count)
+    return a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
 }
 
 /// Runs body once per ISA this CPU supports, with that ISA forced on this thread
 /// (tests run concurrently; a process-wide override would leak into other tests).
+/// Which ISAs that is, and whether it is what the runner expects, is checked and printed
+/// by ISACoverageTests (TINYCONV_EXPECT_ISA).
 func forEachISA(_ body: (ISA) throws -> Void) rethrows {
     defer { ISA.resetThisThread() }
     for isa in ISA.supported {

@@ -3,10 +3,10 @@ import CZlib
 
 /// gzip decoding through the system zlib, with a cap on the output size so a corrupt
 /// or hostile header cannot make us allocate without bound.
-enum Gzip {
-    static func isGzip(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
+public enum Gzip {
+    public static func isGzip(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
 
-    static func decompress(_ data: Data, path: String, limit: Int) throws -> Data {
+    public static func decompress(_ data: Data, path: String, limit: Int) throws -> Data {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw DataFileError(path: path, fault: "zlib could not start")

@@ -12,6 +12,7 @@ extension NetworkSpec {
     public static let maxLayers = 256
     public static let maxActivationFloats = 1 << 24
     public static let maxLayerProduct = 1 << 28
+    public static let maxParameters = 1 << 26
 
     /// Parses `conv5x5x6:same,pool,conv5x5x16,pool,fc120,dropout0.3,fc84,fc10,l2:0.001`:
     /// one token per layer (each kind in `LayerRegistry` parses its own), plus `l2:LAMBDA`.
@@ -72,6 +73,10 @@ extension NetworkSpec {
                                      relu: unit.fusesReLU(isOutputLayer: i == output),
                                      parameters: unit.parameters(input: shape, output: next)))
             shape = next
+        }
+        let parameters = out.reduce(0) { $0 + $1.parameterCount }
+        guard parameters <= Self.maxParameters else {
+            throw SpecError(message: "\(parameters) parameters: a network has at most \(Self.maxParameters)")
         }
         return out
     }

@@ -95,6 +95,20 @@ public enum Checkpoint {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw fail(path, "no such file") }
         guard !isDir.boolValue else { throw fail(path, "is a folder") }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail(path, "cannot be read") }
+        return try parseHeader(data, path: path)
+    }
+
+    /// Checks and parses a checkpoint's bytes (a fuzz target drives this with anything):
+    /// the header, its TinyConv metadata, and every tensor's entry against the model it names.
+    public static func parse(_ data: Data, path: String) throws -> Contents {
+        let (header, _, _) = try parseHeader(data, path: path)
+        let c = try contents(header, path: path)
+        let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
+        _ = try load(data, path: path, into: network)
+        return c
+    }
+
+    static func parseHeader(_ data: Data, path: String) throws -> ([String: Any], Data, Int) {
         guard data.count >= 8 else { throw fail(path, "truncated (\(data.count) bytes, no header)") }
         let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard n >= 2, n <= UInt64(data.count - 8), n <= 100_000_000 else {
@@ -124,6 +138,15 @@ public enum Checkpoint {
     @discardableResult
     public static func load(_ path: String, into network: Network) throws -> Contents {
         let (header, data, start) = try readHeader(path)
+        return try load(header: header, data: data, start: start, path: path, into: network)
+    }
+
+    static func load(_ data: Data, path: String, into network: Network) throws -> Contents {
+        let (header, data, start) = try parseHeader(data, path: path)
+        return try load(header: header, data: data, start: start, path: path, into: network)
+    }
+
+    static func load(header: [String: Any], data: Data, start: Int, path: String, into network: Network) throws -> Contents {
         let c = try contents(header, path: path)
         let spec = (header["__metadata__"] as? [String: String])?["spec"] ?? ""
         guard spec == network.spec.description else {

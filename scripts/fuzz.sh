@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fuzzes TinyConv's readers of untrusted bytes with libFuzzer + AddressSanitizer:
+#   scripts/fuzz.sh [SECONDS]      each target for SECONDS (default 30)
+# Targets (Fuzz/): FuzzIDX (IDX reader), FuzzGzip (gzip layer), FuzzCheckpoint (checkpoint
+# reader, model build, tensor checks), FuzzSpec (model-spec parser). Each starts from its
+# seed corpus in Fuzz/corpus/ (copied: the repository's corpus is not changed). A crash,
+# a leak or an out-of-memory fails the run and leaves the input in .build-fuzz/findings/;
+# every one found becomes a regression test (Tests/TinyConvTests/FuzzRegressionTests.swift).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SECONDS_EACH="${1:-30}"
+(cd Fuzz && swift build -c debug --sanitize=fuzzer --sanitize=address --scratch-path ../.build-fuzz 2>&1 | tail -1)
+BIN="$(cd Fuzz && swift build -c debug --sanitize=fuzzer --sanitize=address --scratch-path ../.build-fuzz --show-bin-path)"
+mkdir -p .build-fuzz/findings
+for target in FuzzIDX FuzzGzip FuzzCheckpoint FuzzSpec; do
+    corpus_name="$(tr 'A-Z' 'a-z' <<< "${target#Fuzz}")"
+    work="$(mktemp -d)"
+    cp -r "Fuzz/corpus/$corpus_name/." "$work/"
+    log="$(mktemp)"
+    if ! "$BIN/$target" "$work" -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+        -print_final_stats=1 -artifact_prefix="$ROOT/.build-fuzz/findings/$target-" > "$log" 2>&1; then
+        tail -40 "$log"
+        echo "fuzz: $target found a failure (input in .build-fuzz/findings/)" >&2
+        exit 1
+    fi
+    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")"
+    echo "fuzz: $target: $execs inputs in ${SECONDS_EACH}s ($rate/s), corpus $(ls "$work" | wc -l) files, no failure"
+    rm -rf "$work" "$log"
+done
