@@ -142,6 +142,9 @@ scripts/fuzz.sh "${TINYCONV_FUZZ_SECONDS:-30}"
 echo "== the package-benchmark suite builds (it is run by hand: see README)"
 (cd Benchmarks && swift build -c release --scratch-path ../.build-benchmarks 2>&1 | tail -1)
 
+echo "== documented figures are backed by committed files"
+python3 scripts/check-doc-files.py
+
 echo "== unit tests"
 swift test
 echo "== allocation-free steps, on an optimized build"
