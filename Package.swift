@@ -42,6 +42,11 @@ let package = Package(
         // The bench harness: step benchmarks, kernel cases, statistics, reports, plots,
         // the scaling model. Used by `bench` and Benchmarks/, never by `train`.
         .target(name: "BenchHarness", dependencies: ["TinyConv"]),
+        // Data-parallel training across processes over Open MPI (docs/distributed.md): the
+        // MPI calls as inline C (Debian's libopenmpi-dev, found through pkg-config), and the
+        // exchange the scheduler calls. A run not started by mpirun never initializes MPI.
+        .systemLibrary(name: "CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "Distributed", dependencies: ["TinyConv", "CMPI"]),
         // Command-line options shared by `train` and `bench`.
         .target(
             name: "EngineOptions",
@@ -49,11 +54,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "train",
-            dependencies: ["TinyConv", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TinyConv", "Distributed", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["TinyConv", "BenchHarness", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TinyConv", "BenchHarness", "Distributed", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // ONNX export: the inference graph of a trained network, written with swift-protobuf
         // types generated from the official onnx.proto (scripts/generate-onnx-proto.sh).

@@ -128,6 +128,9 @@ expect_failure 1 "truncated or not safetensors" .build/release/export "$OUT/brok
 test ! -e "$OUT/broken.onnx"
 expect_failure 1 "cannot write" .build/release/export "$OUT/run.safetensors" -o "$OUT/no-such-folder/model.onnx"
 
+echo "== distributed training over MPI on localhost (bit-identical to one process; faults)"
+scripts/test-distributed.sh
+
 echo "== thread sanitizer: scheduler and training tests (both backends)"
 # libomp is not TSan-instrumented: Archer (libomp-dev's OMPT tool) tells TSan about
 # OpenMP's barriers; libomp's pooled threads are never joined, so leaks are not reported.

@@ -46,7 +46,9 @@ extension StepProfiler {
                                         forwardFlops: f.forward, backwardFlops: f.backward, forwardGflops: fg, backwardGflops: bg,
                                         forwardPercentOfPeak: 100 * fg / peak, backwardPercentOfPeak: 100 * bg / peak, shareOfStep: 0))
         }
-        for (name, slot) in [("loss", Slot.loss), ("gather", .gather), ("optimizer", .optimizer)] {
+        // the exchange row only in a distributed run (the time another process's data took to arrive)
+        let exchange: [(String, Slot)] = total(.exchange) > 0 ? [("exchange", .exchange)] : []
+        for (name, slot) in [("loss", Slot.loss), ("gather", .gather), ("optimizer", .optimizer)] + exchange {
             rows.append(LayerProfileRow(layer: name, kind: name, forwardMs: ms(slot), backwardMs: 0, forwardFlops: 0, backwardFlops: 0,
                                         forwardGflops: 0, backwardGflops: 0, forwardPercentOfPeak: 0, backwardPercentOfPeak: 0,
                                         shareOfStep: 0))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import BenchHarness
+import Distributed
 import EngineOptions
 import TinyConv
 
@@ -50,6 +51,18 @@ struct StepCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun every rank runs the same interleaved steps as one data-parallel job;
+        // rank 0 prints the report (its exchange row is the wait for the others' gradients),
+        // each rank prints its own compute and exchange times per step to stderr.
+        let world = MPIWorld.launchedByMPI ? try MPIWorld() : nil
+        if let world, world.rank != 0 {
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, STDOUT_FILENO); close(null) }
+        }
+        defer { world?.finalize() }
+        if world != nil && (inference || engine.scheduler == .openmp) {
+            throw ValidationError("under mpirun, bench times distributed training steps on the Dispatch scheduler (no --inference, no openmp)")
+        }
         try engine.isaOption.apply()
         let config = engine.resolved
         let (batchSize, threads, backend, shardSize, seed) = (config.batchSize, config.threads, config.scheduler, config.shardSize, config.seed)
@@ -68,7 +81,27 @@ struct StepCommand: ParsableCommand {
         print("\(inference ? "inference" : "training") steps at batch \(batchSize), shards of \(shardSize); \(repeats) interleaved repeats of \(steps) steps")
 
         let bench = try StepBenchmark(models: list, options: options)
+        if let world {
+            for v in bench.variants { v.scheduler.distributed = world }
+            print("distributed: \(world.ranks) ranks, \(threads) thread(s) each; rank r computes shards [S*r/P, S*(r+1)/P) of each step")
+        }
         bench.run()
+        if let world, options.profile {
+            for (i, v) in bench.variants.enumerated() {
+                let p = bench.profilers[i], steps = Double(max(bench.profiledSteps, 1))
+                let exchange = Double(p.total(.exchange)) / 1e6 / steps
+                var compute = 0.0
+                for stage in v.plan.stages.indices {
+                    compute += Double(p.total(.forward(stage)) + p.total(.backward(stage))) / 1e6 / steps
+                }
+                compute += Double(p.total(.gather) + p.total(.loss) + p.total(.optimizer)) / 1e6 / steps
+                let shards = (batchSize + shardSize - 1) / shardSize
+                let mine = ShardPartition.range(rank: world.rank, ranks: world.ranks, shards: shards).count
+                let bytes = 4 * v.network.parameterCount * (shards - mine) + 16 * (shards - mine)
+                FileHandle.standardError.write(Data(String(format: "rank %d of %d, %@: compute %.3f ms CPU per step (%d of %d shards), exchange %.3f ms per step, %d bytes received per step\n",
+                                                           world.rank, world.ranks, v.name, compute, mine, shards, exchange, bytes).utf8))
+            }
+        }
         let report = BenchReport(bench, machine: machine, singleCorePeak: peak1, machinePeak: peakN)
         printReport(report)
         if let json { try report.writeJSON(to: json) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Distributed
 import EngineOptions
 import TinyConv
 
@@ -46,6 +47,14 @@ struct TrainCommand: ParsableCommand {
 
     func execute() throws {
         Interrupt.install()  // first thing: a signal during start-up or loading is kept too
+        // Under mpirun: join the job; rank 0 alone prints and writes files (docs/distributed.md).
+        let world = MPIWorld.launchedByMPI ? try MPIWorld() : nil
+        if let world, world.rank != 0 {  // only rank 0 prints: point the others' stdout at /dev/null
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 { dup2(null, STDOUT_FILENO); close(null) }
+        }
+        defer { world?.finalize() }
+        let writes = world.map { $0.rank == 0 } ?? true
         try engine.isaOption.apply()
         let dataFolder = data ?? ProcessInfo.processInfo.environment["TINYCONV_DATA"] ?? "data/mnist"
         if let evaluate { return try evaluateCheckpoint(evaluate, dataFolder: dataFolder) }
@@ -91,6 +100,9 @@ struct TrainCommand: ParsableCommand {
         do { try config.validate() } catch let e as TrainingConfig.Invalid {
             throw ValidationError("\(flagName(e.field)) \(e.requirement)")
         }
+        if world != nil && config.scheduler != .dispatch {
+            throw ValidationError("--scheduler openmp runs in one process; under mpirun each rank runs the Dispatch scheduler")
+        }
 
         // Outputs are checked now, not after the first epoch.
         let outputs = [("--checkpoint", checkpoint), ("--json", json)].compactMap { f, p in p.map { (f, $0) } }
@@ -116,12 +128,15 @@ struct TrainCommand: ParsableCommand {
 
         let trainer = try Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test)
         trainer.progress = progress
+        trainer.scheduler.distributed = world
+        if let world { print("distributed: \(world.ranks) ranks (mpirun), \(config.threads) thread(s) each; rank r computes shards [S*r/P, S*(r+1)/P) of each step") }
         let tty = isatty(1) != 0
         let table = EpochTable()
         print(table.header)
         for r in progress.history { print(table.row(r)) }
         fflush(nil)  // the header says training starts (scripts wait for it)
-        try trainer.run(shouldStop: { Interrupt.requested }, onEvent: { event in
+        // every rank stops at the same step: any rank's signal stops all
+        try trainer.run(shouldStop: { world?.anyRank(Interrupt.requested) ?? Interrupt.requested }, onEvent: { event in
             switch event {
             case let .step(epoch, seen, total, loss, ips):
                 guard tty else { return }
@@ -135,15 +150,16 @@ struct TrainCommand: ParsableCommand {
                 fflush(nil)
             }
         }, onEpoch: { t in
+            guard writes else { return }
             if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress) }
             if let json { try RunReport(config: config, network: network, history: t.progress.history, best: t.bestEpoch).write(to: json) }
         })
-        if Interrupt.requested {
+        if trainer.progress.step < trainer.stepsPerEpoch && trainer.progress.epoch < config.epochs {  // stopped by a signal
             if tty { print("\r\u{1B}[K", terminator: "") }
             let path = checkpoint ?? "interrupted.safetensors"
-            try Checkpoint.write(path, network: network, config: config, progress: trainer.progress)
+            if writes { try Checkpoint.write(path, network: network, config: config, progress: trainer.progress) }
             print("\(Interrupt.signalName): stopped at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.step): checkpoint written to \(path) (resume with --resume \(path))")
-            throw ExitCode(Interrupt.exitCode)
+            throw ExitCode(Interrupt.requested ? Interrupt.exitCode : 128 + SIGTERM)  // another rank's signal
         }
         if let best = trainer.bestEpoch, let last = trainer.progress.history.last {
             print(String(format: "test accuracy %.2f%% at epoch %d (best validation), %.2f%% at epoch %d (last)",

@@ -6,6 +6,8 @@
 public final class StepProfiler: @unchecked Sendable {
     public enum Slot {
         case forward(Int), backward(Int), loss, gather, optimizer
+        /// The gradient exchange between processes of a distributed run (docs/distributed.md).
+        case exchange
     }
     public struct Event: Sendable {
         public var slot: Int, worker: Int, start: UInt64, duration: UInt64
@@ -13,7 +15,7 @@ public final class StepProfiler: @unchecked Sendable {
 
     public let stages: Int
     public let workers: Int
-    public var slotCount: Int { 2 * stages + 3 }
+    public var slotCount: Int { 2 * stages + 4 }
     let nanos: UnsafeMutablePointer<UInt64>
     let eventBuffers: [UnsafeMutablePointer<Event>]
     let eventCounts: UnsafeMutablePointer<Int>
@@ -23,8 +25,8 @@ public final class StepProfiler: @unchecked Sendable {
         self.stages = stages
         self.workers = workers
         eventCapacity = traceCapacity
-        nanos = .allocate(capacity: workers * (2 * stages + 3))
-        nanos.initialize(repeating: 0, count: workers * (2 * stages + 3))
+        nanos = .allocate(capacity: workers * (2 * stages + 4))
+        nanos.initialize(repeating: 0, count: workers * (2 * stages + 4))
         eventBuffers = (0..<workers).map { _ in .allocate(capacity: max(traceCapacity, 1)) }
         eventCounts = .allocate(capacity: workers)
         eventCounts.initialize(repeating: 0, count: workers)
@@ -43,6 +45,7 @@ public final class StepProfiler: @unchecked Sendable {
         case .loss: 2 * stages
         case .gather: 2 * stages + 1
         case .optimizer: 2 * stages + 2
+        case .exchange: 2 * stages + 3
         }
     }
 

@@ -11,7 +11,9 @@ public enum Interrupt {
     public static var requested: Bool { signalNumber != 0 }
     /// 130 after SIGINT, 143 after SIGTERM.
     public static var exitCode: Int32 { 128 + Int32(signalNumber) }
-    public static var signalName: String { signalNumber == SIGTERM ? "SIGTERM" : "Ctrl-C" }
+    public static var signalName: String {
+        signalNumber == SIGTERM ? "SIGTERM" : signalNumber == SIGINT ? "Ctrl-C" : "another rank's signal"
+    }
 
     /// Call as early as possible: a signal during start-up or data loading is kept too.
     public static func install() {

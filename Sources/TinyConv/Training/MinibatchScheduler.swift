@@ -19,12 +19,16 @@ public final class MinibatchScheduler: @unchecked Sendable {
     public let maxBatch: Int
     public let backend: SchedulerBackend
     public var profiler: StepProfiler?
+    /// Data-parallel training across processes (nil: this process runs every shard). The
+    /// exchange gives every rank all shards' gradients before the update, so each rank runs
+    /// the same fixed-tree sum over the same bits: see docs/distributed.md.
+    public var distributed: (any ShardExchange)?
 
     let slots: [ShardWorkspace]
     let pool: DispatchWorkerPool
     let optimizer: OptimizerPass
-    let shardLoss: UnsafeMutablePointer<Double>
-    let shardCorrect: UnsafeMutablePointer<Int>
+    /// Per shard of the current step: (summed loss, correct count as a Double), back to back.
+    let shardStats: UnsafeMutablePointer<Double>
 
     // The step being run (read-only while workers run).
     var batch: BatchInput?
@@ -71,16 +75,13 @@ public final class MinibatchScheduler: @unchecked Sendable {
         slots = (0..<slotCount).map { [plan] _ in ShardWorkspace(plan: plan) }
         pool = DispatchWorkerPool(workers: threads)
         optimizer = OptimizerPass(network: network, maxShards: maxShards)
-        shardLoss = .allocate(capacity: maxShards)
-        shardLoss.initialize(repeating: 0, count: maxShards)
-        shardCorrect = .allocate(capacity: maxShards)
-        shardCorrect.initialize(repeating: 0, count: maxShards)
+        shardStats = .allocate(capacity: 2 * maxShards)
+        shardStats.initialize(repeating: 0, count: 2 * maxShards)
     }
 
     deinit {
         pool.shutdown()
-        shardLoss.deallocate()
-        shardCorrect.deallocate()
+        shardStats.deallocate()
     }
 
     var shardCount: Int { batch?.shardCount ?? 0 }
@@ -97,7 +98,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     func context(_ slot: ShardWorkspace, stage: Int, shard s: Int) -> StageContext {
         let (first, n) = batch!.shard(s)
-        let gradients = optimizer.shardGradients[min(s, optimizer.shardGradients.count - 1)].pointer
+        let gradients = optimizer.shardGradient(min(s, optimizer.maxShards - 1))
         return slot.context(network, layers: plan.stages[stage].layers, count: n, firstSample: first, gradients: gradients,
                             seed: seed, step: stepIndex, training: training)
     }
@@ -109,8 +110,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
     func loss(shard s: Int, slot: ShardWorkspace) {
         let b = batch!
         let (first, n) = b.shard(s)
-        (shardLoss[s], shardCorrect[s]) = SoftmaxLoss.run(slot, rows: n, classes: network.classes,
-                                                          training: training, gradScale: 1.0 / Float(b.count))
+        let (loss, correct) = SoftmaxLoss.run(slot, rows: n, classes: network.classes, training: training,
+                                              gradScale: 1.0 / Float(b.count))
+        (shardStats[2 * s], shardStats[2 * s + 1]) = (loss, Double(correct))
         if let sink = logitsSink { (sink + first * network.classes).update(from: slot.logits, count: n * network.classes) }
     }
 
@@ -150,7 +152,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
         self.stepIndex = stepIndex
         switch backend {
         case .dispatch: stepDispatch()
-        case .openmp: stepOpenMP()
+        case .openmp:
+            precondition(distributed == nil, "distributed training runs on the Dispatch backend")
+            stepOpenMP()
         }
         return collect()
     }
@@ -160,14 +164,14 @@ public final class MinibatchScheduler: @unchecked Sendable {
                             count: Int) -> StepResult {
         begin(images: images, labels: labels, indices: indices, count: count, training: false)
         defer { training = true }
-        runShardsOnDispatchWorkers()
+        runShardsOnDispatchWorkers(0..<shardCount)
         return collect()
     }
 
     /// Loss and correct counts summed over shards in shard order.
     private func collect() -> StepResult {
         var loss = 0.0, correct = 0
-        for s in 0..<shardCount { loss += shardLoss[s]; correct += shardCorrect[s] }
+        for s in 0..<shardCount { loss += shardStats[2 * s]; correct += Int(shardStats[2 * s + 1]) }
         return StepResult(lossSum: loss, correct: correct, count: batch!.count)
     }
 
@@ -177,16 +181,29 @@ public final class MinibatchScheduler: @unchecked Sendable {
     var dispatchPhase = DispatchPhase.shards
     var dispatchWorkers = 1
 
-    /// Worker w runs shards w, w + W, w + 2W, ... with its own workspace: a static hand-out,
-    /// so which worker computes a shard never matters to the result.
-    private func runShardsOnDispatchWorkers() {
-        dispatchWorkers = min(threads, shardCount)
+    /// The shards this process computes: all of them, or its rank's contiguous range.
+    var localShards: Range<Int> = 0..<0
+
+    /// Worker w runs shards lo + w, lo + w + W, ... of the local range with its own
+    /// workspace: a static hand-out, so which worker computes a shard never matters.
+    private func runShardsOnDispatchWorkers(_ shards: Range<Int>) {
+        localShards = shards
+        dispatchWorkers = min(threads, max(shards.count, 1))
         dispatchPhase = .shards
-        dispatchApply(dispatchWorkers)
+        if !shards.isEmpty { dispatchApply(dispatchWorkers) }
     }
 
     func stepDispatch() {
-        runShardsOnDispatchWorkers()
+        if let d = distributed {
+            let mine = ShardPartition.range(rank: d.rank, ranks: d.ranks, shards: shardCount)
+            runShardsOnDispatchWorkers(mine)
+            let t0 = monotonicNanos()
+            d.exchange(gradients: optimizer.shardGradients.pointer, floatsPerShard: network.parameterCount,
+                       stats: shardStats, shards: shardCount)
+            if let p = profiler { p.record(worker: 0, slot: p.index(.exchange), start: t0, end: monotonicNanos()) }
+        } else {
+            runShardsOnDispatchWorkers(0..<shardCount)
+        }
         dispatchWorkers = min(threads, optimizer.items.count)
         dispatchPhase = .update
         dispatchApply(dispatchWorkers)
@@ -203,8 +220,8 @@ public final class MinibatchScheduler: @unchecked Sendable {
         let workers = dispatchWorkers
         switch dispatchPhase {
         case .shards:
-            var s = w
-            while s < shardCount {
+            var s = localShards.lowerBound + w
+            while s < localShards.upperBound {
                 runShard(s, slot: slots[w], worker: w)
                 s += workers
             }

@@ -13,20 +13,26 @@ final class OptimizerPass: @unchecked Sendable {
     static let itemFloats = 8192
 
     let network: Network
-    /// One parameter-gradient vector per shard of the largest batch.
-    let shardGradients: [FloatBuffer]
+    /// One parameter-gradient vector per shard of the largest batch, back to back
+    /// ([shard][parameter]), so a distributed run can exchange whole ranges of shards.
+    let shardGradients: FloatBuffer
+    let maxShards: Int
     let gradient: FloatBuffer
     let items: [Item]
 
+    /// Shard s's gradient vector.
+    func shardGradient(_ s: Int) -> UnsafeMutablePointer<Float> { shardGradients.pointer + s * network.parameterCount }
+
     init(network: Network, maxShards: Int) {
         self.network = network
-        shardGradients = (0..<maxShards).map { _ in FloatBuffer(count: network.parameterCount) }
+        self.maxShards = maxShards
+        shardGradients = FloatBuffer(count: maxShards * network.parameterCount)
         gradient = FloatBuffer(count: network.parameterCount)
         var items: [Item] = []
         for t in network.tensors {
             for start in stride(from: t.range.lowerBound, to: t.range.upperBound, by: Self.itemFloats) {
                 let table = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: maxShards)
-                for s in 0..<maxShards { table[s] = UnsafePointer(shardGradients[s].pointer + start) }
+                for s in 0..<maxShards { table[s] = UnsafePointer(shardGradients.pointer + s * network.parameterCount + start) }
                 items.append(Item(range: start..<min(t.range.upperBound, start + Self.itemFloats),
                                   regularized: t.tensor.regularized, sources: table))
             }

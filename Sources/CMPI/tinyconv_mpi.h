@@ -1,0 +1,69 @@
+// The few MPI calls TinyConv's data-parallel training makes, as static inline functions
+// Swift can call (Open MPI's MPI_COMM_WORLD is a macro Swift cannot import). Every
+// collective is non-blocking and polled against a deadline, so a rank that dies or hangs
+// turns into a clear error on the others instead of a silent hang.
+#ifndef TINYCONV_MPI_H
+#define TINYCONV_MPI_H
+
+#include <mpi.h>
+#include <time.h>
+
+enum { TC_MPI_OK = 0, TC_MPI_TIMEOUT = 1, TC_MPI_ERROR = 2 };
+
+/// MPI_Init (the caller's thread alone makes MPI calls), errors returned not fatal.
+static inline int tc_mpi_init(int *rank, int *size) {
+    int provided = 0;
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) return TC_MPI_ERROR;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    return TC_MPI_OK;
+}
+
+static inline void tc_mpi_finalize(void) { MPI_Finalize(); }
+static inline void tc_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+static inline double tc_mpi_wtime(void) { return MPI_Wtime(); }
+
+/// Waits for a request until `timeout` seconds pass: spins briefly, then polls every 50 us
+/// (ranks may share cores, so a waiting rank must not take one from a computing rank).
+static inline int tc_mpi_wait(MPI_Request *request, double timeout) {
+    const double deadline = MPI_Wtime() + timeout;
+    int done = 0, spins = 0;
+    while (!done) {
+        if (MPI_Test(request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return TC_MPI_ERROR;
+        if (done) break;
+        if (MPI_Wtime() > deadline) return TC_MPI_TIMEOUT;
+        if (++spins > 200) {
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return TC_MPI_OK;
+}
+
+/// Every rank contributes send[0..count[rank]) bytes; recv gets all ranks' parts at displs.
+static inline int tc_mpi_allgatherv_bytes(const void *send, int send_bytes, void *recv, const int *counts,
+                                          const int *displs, double timeout) {
+    MPI_Request request;
+    if (MPI_Iallgatherv(send, send_bytes, MPI_BYTE, recv, counts, displs, MPI_BYTE, MPI_COMM_WORLD, &request) != MPI_SUCCESS)
+        return TC_MPI_ERROR;
+    return tc_mpi_wait(&request, timeout);
+}
+
+/// The same, in place: every rank's part already sits at its displacement in buf.
+static inline int tc_mpi_allgatherv_in_place(void *buf, const int *counts, const int *displs, double timeout) {
+    MPI_Request request;
+    if (MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_BYTE, MPI_COMM_WORLD, &request) != MPI_SUCCESS)
+        return TC_MPI_ERROR;
+    return tc_mpi_wait(&request, timeout);
+}
+
+/// value = the maximum of every rank's value.
+static inline int tc_mpi_allreduce_max(int *value, double timeout) {
+    int in = *value;
+    MPI_Request request;
+    if (MPI_Iallreduce(&in, value, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request) != MPI_SUCCESS) return TC_MPI_ERROR;
+    return tc_mpi_wait(&request, timeout);
+}
+
+#endif

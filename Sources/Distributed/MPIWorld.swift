@@ -1,0 +1,83 @@
+import CMPI
+import Foundation
+import TinyConv
+
+/// This process's place in an `mpirun` job, and the gradient exchange over MPI.
+///
+/// A process started by `mpirun` (Open MPI sets OMPI_COMM_WORLD_SIZE) joins the job;
+/// any other runs alone, exactly as without MPI (MPI is never initialized). Every
+/// collective waits at most `timeout` seconds (TINYCONV_MPI_TIMEOUT, default 20): a rank
+/// that died or hangs ends the others with one line naming the rank, not a silent hang.
+public final class MPIWorld: ShardExchange {
+    public let rank: Int
+    public let ranks: Int
+    public let timeout: Double
+    /// Cumulative seconds spent in exchanges and bytes received, for `bench` and the docs.
+    public private(set) var exchangeSeconds = 0.0
+    public private(set) var bytesExchanged = 0
+    var counts: [Int32] = []
+    var displs: [Int32] = []
+
+    /// True when this process was started by mpirun with more than one rank (or exactly
+    /// one: then it is a job of one, which computes as a single process does).
+    public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
+
+    public init() throws {
+        var r: Int32 = 0, p: Int32 = 0
+        guard tc_mpi_init(&r, &p) == Int32(TC_MPI_OK) else {
+            throw TrainingError(message: "mpi: MPI_Init failed (is this an Open MPI job?)")
+        }
+        rank = Int(r)
+        ranks = Int(p)
+        counts = Array(repeating: 0, count: ranks)
+        displs = Array(repeating: 0, count: ranks)
+        timeout = Double(ProcessInfo.processInfo.environment["TINYCONV_MPI_TIMEOUT"] ?? "") ?? 20
+    }
+
+    public func finalize() { tc_mpi_finalize() }
+
+    /// Ends the whole job from this rank with a one-line error.
+    public func fail(_ what: String) -> Never {
+        FileHandle.standardError.write(Data("train: error: rank \(rank) of \(ranks): \(what)\n".utf8))
+        tc_mpi_abort(3)
+        exit(3)
+    }
+
+    func check(_ code: Int32, _ what: String) {
+        if code == Int32(TC_MPI_TIMEOUT) {
+            fail("no answer from the other ranks within \(Int(timeout)) s during \(what) (a rank died or hangs); stopping the job")
+        }
+        if code != Int32(TC_MPI_OK) { fail("MPI error during \(what) (a rank died); stopping the job") }
+    }
+
+    public func exchange(gradients: UnsafeMutablePointer<Float>, floatsPerShard: Int, stats: UnsafeMutablePointer<Double>, shards: Int) {
+        let t0 = tc_mpi_wtime()
+        gather(gradients, elementBytes: 4 * floatsPerShard, shards: shards, what: "the gradient exchange")
+        gather(stats, elementBytes: 16, shards: shards, what: "the loss exchange")
+        exchangeSeconds += tc_mpi_wtime() - t0
+    }
+
+    /// In place: rank r's shards [lo, hi) of `base` (elementBytes each) go to every rank.
+    func gather<T>(_ base: UnsafeMutablePointer<T>, elementBytes: Int, shards: Int, what: String) {
+        for r in 0..<ranks {  // updated in place: a step allocates nothing here either
+            let range = ShardPartition.range(rank: r, ranks: ranks, shards: shards)
+            counts[r] = Int32(range.count * elementBytes)
+            displs[r] = Int32(range.lowerBound * elementBytes)
+        }
+        // in place (MPI_IN_PLACE, a macro only the C shim can name): each rank's part is already there
+        let code = counts.withUnsafeBufferPointer { c in
+            displs.withUnsafeBufferPointer { d in
+                tc_mpi_allgatherv_in_place(UnsafeMutableRawPointer(base), c.baseAddress, d.baseAddress, timeout)
+            }
+        }
+        bytesExchanged += counts.reduce(0) { $0 + Int($1) } - Int(counts[rank])
+        check(code, what)
+    }
+
+    /// True on every rank if it is true on any (the ranks agree to stop at the same step).
+    public func anyRank(_ flag: Bool) -> Bool {
+        var v: Int32 = flag ? 1 : 0
+        check(tc_mpi_allreduce_max(&v, timeout), "the stop check")
+        return v != 0
+    }
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# mpirun for TinyConv on one machine or a cluster: adds what Open MPI needs here.
+#   scripts/mpirun.sh -np 2 .build/release/train --threads 1 ...
+# As root, Open MPI refuses to start without --allow-run-as-root; with more ranks than cores
+# it needs --oversubscribe; ranks are not pinned (each runs its own worker threads); the
+# shared-memory transport copies through a buffer (containers forbid the cross-process
+# memory access its single-copy mode uses).
+set -euo pipefail
+flags=(--oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none)
+[[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
+exec mpirun "${flags[@]}" "$@"

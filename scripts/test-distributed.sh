@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Distributed training on localhost (called by scripts/test.sh, after a release build of train):
+#   1. mpirun -np 2 and -np 3 with 1 thread each give the same weight bits as one process with
+#      2 and 3 threads, after an epoch on 500 MNIST images, for LeNet-5, Regularized LeNet-5
+#      (dropout) and Custom;
+#   2. a P=2 checkpoint resumed at P=1 and P=3 ends bit-identical to an uninterrupted run;
+#   3. a killed rank ends the job non-zero within 30 s with the rank named, and the last
+#      checkpoint still loads; a stopped (hung) rank makes the others stop with one line.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+TRAIN=.build/release/train
+RUN=(--limit 500 --validation 0 --seed 11)
+same_tensors() {  # two checkpoints hold the same tensor bytes (metadata aside)
+    python3 - "$1" "$2" <<'PY'
+import json, struct, sys
+def tensors(p):
+    d = open(p, "rb").read(); n = struct.unpack("<Q", d[:8])[0]; h = json.loads(d[8:8 + n]); body = d[8 + n:]
+    return {k: body[v["data_offsets"][0]:v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+bad = [k for k in a if a[k] != b.get(k)]
+if bad or a.keys() != b.keys():
+    sys.exit(f"tensors differ: {bad[:4]}")
+PY
+}
+for m in lenet5 regularized-lenet5 custom; do
+    for p in 2 3; do
+        $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads $p --checkpoint "$OUT/one.safetensors" > /dev/null
+        scripts/mpirun.sh -np $p $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/mpi.safetensors" > "$OUT/mpi.log"
+        same_tensors "$OUT/one.safetensors" "$OUT/mpi.safetensors"
+        echo "distributed: $m: $p ranks x 1 thread == 1 process x $p threads, bit for bit"
+    done
+done
+
+scripts/mpirun.sh -np 2 $TRAIN --model regularized-lenet5 "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/p2.safetensors" > /dev/null
+$TRAIN --model regularized-lenet5 "${RUN[@]}" --epochs 2 --threads 2 --checkpoint "$OUT/straight.safetensors" > /dev/null
+cp "$OUT/p2.safetensors" "$OUT/r1.safetensors"; cp "$OUT/p2.safetensors" "$OUT/r3.safetensors"
+$TRAIN --resume "$OUT/r1.safetensors" --epochs 2 --checkpoint "$OUT/r1.safetensors" > /dev/null
+scripts/mpirun.sh -np 3 $TRAIN --resume "$OUT/r3.safetensors" --epochs 2 --threads 1 --checkpoint "$OUT/r3.safetensors" > /dev/null
+same_tensors "$OUT/straight.safetensors" "$OUT/r1.safetensors"
+same_tensors "$OUT/straight.safetensors" "$OUT/r3.safetensors"
+echo "distributed: a P=2 checkpoint resumed at P=1 and at P=3 equals the uninterrupted run"
+
+rank_pid() {  # mpirun's pid, rank: the pid of that rank's train process
+    for pid in $(pgrep -P "$1"); do
+        tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$pid"; return; }
+    done
+}
+fault_run() {  # signal for rank 1, expected text, timeout env
+    rm -f "$OUT/k.safetensors"
+    TINYCONV_MPI_TIMEOUT=5 scripts/mpirun.sh -np 2 $TRAIN --model lenet5 --limit 2000 --validation 0 --epochs 1000 \
+        --threads 1 --checkpoint "$OUT/k.safetensors" > "$OUT/k.log" 2>&1 &
+    local job=$!
+    for _ in $(seq 600); do [[ -s "$OUT/k.safetensors" ]] && break; sleep 0.05; done
+    [[ -s "$OUT/k.safetensors" ]] || { cat "$OUT/k.log"; echo "no checkpoint was written"; exit 1; }
+    local victim; victim="$(rank_pid "$job" 1)"
+    [[ -n "$victim" ]] || { echo "rank 1 not found"; exit 1; }
+    local t0=$SECONDS
+    kill -"$1" "$victim"
+    set +e; wait "$job"; local code=$?; set -e
+    local took=$((SECONDS - t0))
+    [[ $code -ne 0 ]] || { echo "the job exited 0 after rank 1 got SIG$1"; exit 1; }
+    (( took <= 30 )) || { echo "the job took ${took}s to end after rank 1 got SIG$1"; exit 1; }
+    grep -q "$2" "$OUT/k.log" || { cat "$OUT/k.log"; echo "no line naming the rank"; exit 1; }
+    echo "distributed: rank 1 got SIG$1: job ended with $code after ${took}s: $(grep -m1 "$2" "$OUT/k.log")"
+    $TRAIN --evaluate "$OUT/k.safetensors" > /dev/null
+}
+fault_run KILL "rank 1"
+fault_run STOP "no answer from the other ranks"
+echo "distributed: the last checkpoint loads after each fault"
