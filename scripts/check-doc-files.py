@@ -10,7 +10,7 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 missing = []
 for doc in ["README.md"] + sorted(glob.glob(os.path.join(root, "docs", "*.md"))):
     text = re.sub(r"```.*?```", "", open(os.path.join(root, doc)).read(), flags=re.S)
-    for name in sorted(set(re.findall(r"(?<![\w/.-])((?:profiles|runs)/[\w./+*-]+)", text))):
+    for name in sorted(set(re.findall(r"(?<![\w/.-])((?:profiles|runs)/[\w./+*<>-]+)", text))):
         name = name.rstrip(".,;:")
         if "*" in name or "<" in name or name.endswith("/"):
             continue
