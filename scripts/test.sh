@@ -101,6 +101,21 @@ interrupt_run() {  # signal name, expected exit code, how many signals
 interrupt_run INT 130 1
 interrupt_run INT 130 2
 interrupt_run TERM 143 1
+# A signal during start-up (data still loading): as soon as the process catches SIGTERM (its
+# SigCgt mask in /proc says so), send it; the run must not train, but checkpoint and exit 143.
+.build/release/train --model lenet5 --validation 500 --epochs 3 --seed 7 --checkpoint "$OUT/early.safetensors" \
+    > "$OUT/early.log" 2>&1 &
+PID=$!
+for _ in $(seq 2000); do
+    mask="$(sed -n 's/^SigCgt:\s*//p' "/proc/$PID/status" 2>/dev/null || true)"
+    [[ -n "$mask" ]] && (( (16#$mask >> 14) & 1 )) && break
+    sleep 0.001
+done
+kill -TERM "$PID"
+set +e; wait "$PID"; CODE=$?; set -e
+[[ $CODE -eq 143 ]] || { echo "SIGTERM during start-up: exit code $CODE, expected 143"; cat "$OUT/early.log"; exit 1; }
+grep -q "stopped at epoch 1, step 0: checkpoint written" "$OUT/early.log" || { cat "$OUT/early.log"; exit 1; }
+echo "end-to-end: SIGTERM during start-up: $(grep 'checkpoint written' "$OUT/early.log" | cut -c1-60)..."
 .build/release/train --resume "$OUT/int-INT.safetensors" | tail -2
 echo "end-to-end: signals write a checkpoint and resume works"
 
