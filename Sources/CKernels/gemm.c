@@ -54,10 +54,10 @@ tc_gemm_ukernel tc_gemm_choose_ukernel_mn(const tc_isa_kernels *t, size_t M, siz
 }
 
 tc_gemm_ukernel tc_gemm_choose_ukernel_by_work(const tc_isa_kernels *t, size_t M, size_t N) {
-    const tc_gemm_ukernel candidates[3] = {t->gemm_wide, t->gemm_narrow, t->gemm_short};
+    const tc_gemm_ukernel candidates[4] = {t->gemm_wide, t->gemm_narrow, t->gemm_short, t->gemm_taps};
     tc_gemm_ukernel best = candidates[0];
     size_t best_work = (size_t)-1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         const tc_gemm_ukernel u = candidates[i];
         const size_t work = round_up(M, (size_t)u.mr) * round_up(N, (size_t)u.nr);
         if (work < best_work) { best = u; best_work = work; }

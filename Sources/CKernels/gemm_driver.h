@@ -47,8 +47,8 @@ void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, si
 /// Which microkernel the driver uses for an N-wide output (a shape-only choice, so the
 /// arithmetic is the same whatever thread runs it).
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N);
-/// The tile (wide, narrow or short) that computes the fewest padded elements for an
-/// M x N output (ties: the earlier of wide, narrow, short). A shape-only choice.
+/// The tile (wide, narrow, short or taps) that computes the fewest padded elements for an
+/// M x N output (ties: the earlier in that order). A shape-only choice.
 tc_gemm_ukernel tc_gemm_choose_ukernel_by_work(const tc_isa_kernels *t, size_t M, size_t N);
 /// The same, knowing the row count too: 6 rows or fewer take the short tile.
 tc_gemm_ukernel tc_gemm_choose_ukernel_mn(const tc_isa_kernels *t, size_t M, size_t N);

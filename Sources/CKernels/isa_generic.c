@@ -10,5 +10,6 @@
 #define TC_NARROW_TILE 12x4
 #define TC_HALF_TILE_SIZE 12x4
 #define TC_SHORT_TILE_SIZE 6x8
+#define TC_TAPS_TILE_SIZE 5x8
 #define TC_BLOCKING {192, 512, 16}  // KC, NC, MC panels
 #include "isa_kernels_template.h"

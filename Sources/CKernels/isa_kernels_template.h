@@ -2,7 +2,7 @@
 // and compiled once per ISA by isa_<name>.c, which defines:
 //   TC_VW (floats per vector), TC_MR_WIDE, TC_MR_NARROW, TC_FMA (0/1), TC_TABLE (table name),
 //   TC_ISA_SUFFIX (_avx512, ...), TC_WIDE_TILE / TC_NARROW_TILE / TC_HALF_TILE_SIZE /
-//   TC_SHORT_TILE_SIZE (MRxNR, for the names), TC_BLOCKING (KC, NC, MC panels).
+//   TC_SHORT_TILE_SIZE, TC_TAPS_TILE_SIZE (MRxNR, for the names), TC_BLOCKING (KC, NC, MC panels).
 // Microkernel tiles: wide = TC_MR_WIDE x 2 vectors, narrow = TC_MR_NARROW x 1 vector.
 // Every function is named by its contract and ISA (tc_gemm_f32_12x32_koff_avx512,
 // maxpool2x2_forward_avx2), so profiles and backtraces tell the paths apart.
@@ -121,6 +121,15 @@ DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _roff), 6, 4, koff[i] + k, vf, TC_
 #define TC_SHORT_TILE TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE)
 #define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE)
 #endif
+
+// Five-row tile for products with 5 x n rows: a 5x5 Cin = 1 conv's weight gradient has 25 tap
+// rows, which the 12- and 6-row tiles pad to 36 and 30. 5 x 4 vectors on AVX-512 (20 of 32
+// registers), 5 x 2 elsewhere (10 accumulators fit AVX2's 16 registers).
+#define TC_TAPS_NV (TC_VW >= 16 ? 4 : 2)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, ), 5, TC_TAPS_NV, i * lda + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, _koff), 5, TC_TAPS_NV, i + koff[k], vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, _roff), 5, TC_TAPS_NV, koff[i] + k, vf, TC_VW)
+#define TC_TAPS_TILE TC_TILE_ENTRY(5, TC_TAPS_NV * TC_VW, TC_TAPS_TILE_SIZE)
 
 // x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C, a narrower tail masked.
 static void TC_FN(maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
@@ -315,6 +324,7 @@ const tc_isa_kernels TC_TABLE = {
     .gemm_narrow = TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE),
     .gemm_half = TC_HALF_TILE,
     .gemm_short = TC_SHORT_TILE,
+    .gemm_taps = TC_TAPS_TILE,
     .maxpool2x2_forward = TC_FN(maxpool2x2_forward),
     .maxpool2x2_backward = TC_FN(maxpool2x2_backward),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
