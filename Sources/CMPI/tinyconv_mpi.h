@@ -22,7 +22,6 @@ static inline int tc_mpi_init(int *rank, int *size) {
 
 static inline void tc_mpi_finalize(void) { MPI_Finalize(); }
 static inline void tc_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
-static inline double tc_mpi_wtime(void) { return MPI_Wtime(); }
 
 /// Waits for a request until `timeout` seconds pass: spins briefly, then polls every 50 us
 /// (ranks may share cores, so a waiting rank must not take one from a computing rank).
@@ -41,16 +40,8 @@ static inline int tc_mpi_wait(MPI_Request *request, double timeout) {
     return TC_MPI_OK;
 }
 
-/// Every rank contributes send[0..count[rank]) bytes; recv gets all ranks' parts at displs.
-static inline int tc_mpi_allgatherv_bytes(const void *send, int send_bytes, void *recv, const int *counts,
-                                          const int *displs, double timeout) {
-    MPI_Request request;
-    if (MPI_Iallgatherv(send, send_bytes, MPI_BYTE, recv, counts, displs, MPI_BYTE, MPI_COMM_WORLD, &request) != MPI_SUCCESS)
-        return TC_MPI_ERROR;
-    return tc_mpi_wait(&request, timeout);
-}
-
-/// The same, in place: every rank's part already sits at its displacement in buf.
+/// All-gather in place: rank r's counts[r] bytes already sit at displs[r] in buf; on return
+/// every rank's part does.
 static inline int tc_mpi_allgatherv_in_place(void *buf, const int *counts, const int *displs, double timeout) {
     MPI_Request request;
     if (MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_BYTE, MPI_COMM_WORLD, &request) != MPI_SUCCESS)

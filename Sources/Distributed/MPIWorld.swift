@@ -12,9 +12,6 @@ public final class MPIWorld: ShardExchange {
     public let rank: Int
     public let ranks: Int
     public let timeout: Double
-    /// Cumulative seconds spent in exchanges and bytes received, for `bench` and the docs.
-    public private(set) var exchangeSeconds = 0.0
-    public private(set) var bytesExchanged = 0
     var counts: [Int32] = []
     var displs: [Int32] = []
 
@@ -51,10 +48,8 @@ public final class MPIWorld: ShardExchange {
     }
 
     public func exchange(gradients: UnsafeMutablePointer<Float>, floatsPerShard: Int, stats: UnsafeMutablePointer<Double>, shards: Int) {
-        let t0 = tc_mpi_wtime()
         gather(gradients, elementBytes: 4 * floatsPerShard, shards: shards, what: "the gradient exchange")
         gather(stats, elementBytes: 16, shards: shards, what: "the loss exchange")
-        exchangeSeconds += tc_mpi_wtime() - t0
     }
 
     /// In place: rank r's shards [lo, hi) of `base` (elementBytes each) go to every rank.
@@ -70,7 +65,6 @@ public final class MPIWorld: ShardExchange {
                 tc_mpi_allgatherv_in_place(UnsafeMutableRawPointer(base), c.baseAddress, d.baseAddress, timeout)
             }
         }
-        bytesExchanged += counts.reduce(0) { $0 + Int($1) } - Int(counts[rank])
         check(code, what)
     }
 

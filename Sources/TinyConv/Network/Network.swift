@@ -78,9 +78,6 @@ public final class Network: @unchecked Sendable {
         return nil
     }
 
-    /// Largest per-sample activation (floats) over the input and every layer output.
-    public var largestActivation: Int { resolved.reduce(spec.input.count) { max($0, $1.output.count) } }
-
     /// A one-line-per-layer summary with parameter counts.
     public func summary() -> String {
         var lines = ["layer      output        weights   biases"]
