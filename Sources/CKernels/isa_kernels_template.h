@@ -272,6 +272,61 @@ static void TC_FN(relu_backward)(size_t count, const float *y, const float *dy, 
     for (; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+// Inverted dropout, TC_VW elements per step: the splitmix64 hash of every element's
+// index runs in 64-bit lanes (AVX-512DQ multiplies them natively; below it the compiler
+// builds the 64-bit product from 32-bit ones), so the mask is the scalar one, bit for bit.
+// key: the stream's key (dropout.c); lane l of a step hashes key + (first + i + l) * G.
+typedef uint64_t vu64 __attribute__((vector_size(TC_VW * 8)));
+typedef uint8_t vu8 __attribute__((vector_size(TC_VW)));
+static inline vu64 TC_FN(splitmix64_finalize)(vu64 z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+// One step: mask and y for the TC_VW elements whose hash inputs are h.
+static inline vi TC_FN(dropout_keep)(vu64 h, float rate) {
+    const vi bits = __builtin_convertvector(TC_FN(splitmix64_finalize)(h) >> 40, vi);  // 24 bits
+    return (vi)(__builtin_convertvector(bits, vf) * splat(1.0f / 16777216.0f) >= splat(rate));
+}
+static void TC_FN(dropout_forward)(size_t count, float rate, float scale, uint64_t key, uint64_t first,
+                                   const float *x, float *y, uint8_t *mask) {
+    const uint64_t golden = 0x9e3779b97f4a7c15ULL;
+    vu64 lane;
+    for (int l = 0; l < TC_VW; l++) lane[l] = (uint64_t)l * golden;
+    vu64 h = key + first * golden + lane;  // wraps mod 2^64 exactly as the scalar form
+    const vu64 step = (vu64){0} + (uint64_t)TC_VW * golden;
+    size_t i = 0;
+    for (; i + TC_VW <= count; i += TC_VW, h += step) {
+        const vi keep = TC_FN(dropout_keep)(h, rate);
+        st(y + i, (vf)((vi)(ld(x + i) * splat(scale)) & keep));
+        const vu8 m = __builtin_convertvector(keep & 1, vu8);
+        memcpy(mask + i, &m, sizeof m);
+    }
+    if (i < count) {  // the tail through a padded step: same lanes, same arithmetic
+        const size_t n = count - i;
+        float xt[TC_VW] = {0}, yt[TC_VW];
+        memcpy(xt, x + i, n * sizeof(float));
+        const vi keep = TC_FN(dropout_keep)(h, rate);
+        const vf yv = (vf)((vi)(ld(xt) * splat(scale)) & keep);
+        memcpy(yt, &yv, sizeof yv);
+        memcpy(y + i, yt, n * sizeof(float));
+        const vu8 m = __builtin_convertvector(keep & 1, vu8);
+        memcpy(mask + i, &m, n);
+    }
+}
+
+static void TC_FN(dropout_backward)(size_t count, float scale, const uint8_t *mask, const float *dy,
+                                    float *dx) {
+    size_t i = 0;
+    for (; i + TC_VW <= count; i += TC_VW) {
+        vu8 m;
+        memcpy(&m, mask + i, sizeof m);
+        const vi keep = __builtin_convertvector(m, vi) != 0;
+        st(dx + i, (vf)((vi)(ld(dy + i) * splat(scale)) & keep));
+    }
+    for (; i < count; i++) dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+}
+
 static void TC_FN(sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
                          const float *g) {
     const float l2x2 = 2.0f * l2;
@@ -332,6 +387,8 @@ const tc_isa_kernels TC_TABLE = {
     .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
     .relu_forward = TC_FN(relu_forward),
     .relu_backward = TC_FN(relu_backward),
+    .dropout_forward = TC_FN(dropout_forward),
+    .dropout_backward = TC_FN(dropout_backward),
     .sgd_momentum = TC_FN(sgd_momentum),
     .add = TC_FN(add),
     .peak_probe = TC_FN(peak_probe),

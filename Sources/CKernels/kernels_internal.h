@@ -51,6 +51,11 @@ typedef struct {
     void (*avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx);
     void (*relu_forward)(size_t count, const float *x, float *y);
     void (*relu_backward)(size_t count, const float *y, const float *dy, float *dx);
+    // key: the stream's splitmix64 key; scale = 1 / (1 - rate).
+    void (*dropout_forward)(size_t count, float rate, float scale, uint64_t key, uint64_t first,
+                            const float *x, float *y, uint8_t *mask);
+    void (*dropout_backward)(size_t count, float scale, const uint8_t *mask, const float *dy,
+                             float *dx);
     void (*sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
                          const float *g);
     void (*add)(size_t count, const float *a, const float *b, float *dst);

@@ -66,39 +66,54 @@ struct ElementwiseKernelTests {
         }
     }
 
-    @Test("dropout: mask is a pure function of (seed, stream, index), any split gives the same mask")
-    func dropout() throws {
-        let count = 1000, rate: Float = 0.3
-        var rng = TestRNG(3)
-        let x = rng.array(count), dy = rng.array(count)
+    @Test("dropout: mask is a pure function of (seed, stream, index), any split and ISA gives the same bits",
+          arguments: [0, 1, 6, 15, 16, 17, 33, 120, 1000, 4097])
+    func dropout(_ count: Int) throws {
+        let rate: Float = 0.3, scale: Float = 1 / (1 - rate)
+        var rng = TestRNG(UInt64(count) + 3)
+        var x = rng.array(count)
+        if count > 2 { x[1] = -0.0; x[2] = .infinity }
+        let dy = rng.array(count)
         var refY = [Float](repeating: 0, count: count), refMask = [UInt8](repeating: 0, count: count)
         tc_ref_dropout_forward(count, rate, 42, 9, 100, x, &refY, &refMask)
-        var y = [Float](repeating: .nan, count: count), mask = [UInt8](repeating: 9, count: count)
-        // computed in three uneven pieces, as three workers would
-        for (lo, hi) in [(0, 7), (7, 610), (610, count)] {
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    mask.withUnsafeMutableBufferPointer { mp in
-                        tc_dropout_forward(hi - lo, rate, 42, 9, UInt64(100 + lo), xp.baseAddress! + lo,
-                                           yp.baseAddress! + lo, mp.baseAddress! + lo)
+        var refDX = [Float](repeating: 0, count: count)
+        tc_ref_dropout_backward(count, rate, refMask, dy, &refDX)
+        // The fast kernels multiply by 1/(1-rate) where the twin divides: exactly this.
+        let expectY = (0..<count).map { refMask[$0] != 0 ? x[$0] * scale : 0 }
+        let expectDX = (0..<count).map { refMask[$0] != 0 ? dy[$0] * scale : 0 }
+        for i in 0..<count { #expect(abs(expectY[i] - refY[i]) <= 1e-6 * abs(refY[i]) || expectY[i] == refY[i]) }
+        // Uneven pieces, as workers would compute them; pieces shorter than a vector use the tail.
+        let cuts = [0, min(7, count), min(610, count), count]
+        try forEachISA { isa in
+            var y = [Float](repeating: .nan, count: count), mask = [UInt8](repeating: 9, count: count)
+            for p in 0..<3 where cuts[p] < cuts[p + 1] {
+                let (lo, hi) = (cuts[p], cuts[p + 1])
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        mask.withUnsafeMutableBufferPointer { mp in
+                            tc_dropout_forward(hi - lo, rate, 42, 9, UInt64(100 + lo), xp.baseAddress! + lo,
+                                               yp.baseAddress! + lo, mp.baseAddress! + lo)
+                        }
                     }
                 }
             }
+            #expect(mask == refMask, "dropout mask, \(count) elements on \(isa)")
+            #expect(y.map(\.bitPattern) == expectY.map(\.bitPattern), "dropout forward, \(count) elements on \(isa)")
+            let dx = FloatBuffer(count: count, value: .nan)
+            try mask.withUnsafeBufferPointer { mp in
+                try dy.withUnsafeBufferPointer { try DropoutKernel.backward(rate: rate, mask: mp, dy: $0, dx: dx.buffer) }
+            }
+            #expect(dx.array.map(\.bitPattern) == expectDX.map(\.bitPattern), "dropout backward, \(count) on \(isa)")
         }
-        #expect(mask == refMask)
-        for i in 0..<count { #expect(abs(y[i] - refY[i]) <= 1e-6 * abs(refY[i])) }
-        let kept = mask.reduce(0) { $0 + Int($1) }
+        for i in 0..<count { #expect(abs(expectDX[i] - refDX[i]) <= 1e-6 * abs(refDX[i])) }
+        guard count >= 1000 else { return }
+        let kept = refMask.reduce(0) { $0 + Int($1) }
         #expect(abs(Double(kept) / Double(count) - 0.7) < 0.05, "keep fraction \(kept)/\(count)")
-        let dx = FloatBuffer(count: count)
-        var refDX = [Float](repeating: 0, count: count)
-        tc_ref_dropout_backward(count, rate, refMask, dy, &refDX)
-        try mask.withUnsafeBufferPointer { mp in
-            try dy.withUnsafeBufferPointer { try DropoutKernel.backward(rate: rate, mask: mp, dy: $0, dx: dx.buffer) }
-        }
-        for i in 0..<count { #expect(abs(dx[i] - refDX[i]) <= 1e-6 * abs(refDX[i])) }
         // other seeds and streams give other masks
-        var other = [UInt8](repeating: 0, count: count), tmp = y
+        var other = [UInt8](repeating: 0, count: count), tmp = x
         tc_dropout_forward(count, rate, 43, 9, 100, x, &tmp, &other)
+        #expect(other != refMask)
+        tc_dropout_forward(count, rate, 42, 10, 100, x, &tmp, &other)
         #expect(other != refMask)
     }
 
