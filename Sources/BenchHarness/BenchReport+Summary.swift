@@ -32,6 +32,7 @@ extension BenchReport {
         self.init(machine: machine, mode: o.inference ? "inference" : "training", batchSize: o.batchSize, threads: o.threads,
                   scheduler: o.scheduler.rawValue, shardSize: o.shardSize, repeats: o.repeats, stepsPerRepeat: o.stepsPerRepeat,
                   singleCorePeakGflops: peak1, machinePeakGflops: peakN, variants: variants, comparisons: comparisons, noisy: noisy)
+        fusedStages = o.fuseLayers
     }
 }
 

@@ -47,6 +47,8 @@ public struct BenchReport: Codable {
     public var threads: Int
     public var scheduler: String
     public var shardSize: Int
+    /// false when run with --no-fusion (one plan stage per layer); absent in files older than it.
+    public var fusedStages: Bool? = true
     public var repeats: Int
     public var stepsPerRepeat: Int
     public var singleCorePeakGflops: Double

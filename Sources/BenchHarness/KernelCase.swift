@@ -17,12 +17,12 @@ public struct KernelCase: @unchecked Sendable {
     /// Every stage of the zoo's models but regularized LeNet-5 (same shapes as LeNet-5) (each
     /// distinct stage shape once, named after its first model), forward and backward; a
     /// stage whose backward is two kernels is timed as backward-data and backward-weights.
-    public static func modelLayers(batch: Int) throws -> [KernelCase] {
+    public static func modelLayers(batch: Int, fuseLayers: Bool = true) throws -> [KernelCase] {
         var out: [KernelCase] = []
         var seen = Set<String>()
         for (model, text) in ModelZoo.named where model != "regularized-lenet5" {
             let network = try Network(spec: try NetworkSpec.parse(text), seed: 7)
-            let plan = try ExecutionPlan(network: network, capacity: batch)
+            let plan = try ExecutionPlan(network: network, capacity: batch, fuseLayers: fuseLayers)
             let buffers = StageBuffers(plan: plan, batch: batch)
             for (i, stage) in plan.stages.enumerated() {
                 let first = network.resolved[stage.layers.lowerBound], last = network.resolved[stage.layers.upperBound]

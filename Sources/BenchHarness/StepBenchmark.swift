@@ -17,6 +17,8 @@ public final class StepBenchmark {
         public var inference = false
         public var profile = true
         public var traceSteps = 3
+        /// false: one plan stage per layer (what `--no-fusion` measures against)
+        public var fuseLayers = true
         public init() {}
     }
 
@@ -45,7 +47,7 @@ public final class StepBenchmark {
         for m in models {
             let net = try Network(spec: m.spec, seed: options.seed)
             let s = try MinibatchScheduler(network: net, maxBatch: options.batchSize, shardSize: options.shardSize,
-                                       threads: options.threads, backend: options.scheduler)
+                                       threads: options.threads, backend: options.scheduler, fuseLayers: options.fuseLayers)
             // Timing needs shapes, not digits: deterministic pseudo-images and labels.
             let n = options.batchSize
             var state: UInt64 = options.seed

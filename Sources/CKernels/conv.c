@@ -6,16 +6,14 @@
 // it down; tile shapes and block sizes come from that context.
 #include <assert.h>
 #include <string.h>
-#include "gemm_driver.h"
+#include "conv_cin1.h"
 
 // Rows of the column matrix handled per GEMM in the backward kernels.
 enum { ROW_BLOCK = 384 };
 
-static int out_h(tc_conv_shape s) { return s.h + 2 * s.pad - s.k + 1; }
-static int out_w(tc_conv_shape s) { return s.w + 2 * s.pad - s.k + 1; }
-static size_t taps(tc_conv_shape s) { return (size_t)s.k * s.k * s.cin; }
-static int cin1_direct(tc_conv_shape s);
-static size_t cin1_workspace_floats(tc_conv_shape s);
+static int out_h(tc_conv_shape s) { return tc_conv_out_h(s); }
+static int out_w(tc_conv_shape s) { return tc_conv_out_w(s); }
+static size_t taps(tc_conv_shape s) { return tc_conv_taps(s); }
 
 size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
     const size_t t = taps(s);
@@ -26,153 +24,8 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
     if (g3 > g) g = g3;
     // + a column block (both backward kernels) and a transposed dW (backward weights)
     const size_t generic = g + (size_t)ROW_BLOCK * t + t * s.cout + 64;
-    const size_t direct = cin1_direct(s) ? cin1_workspace_floats(s) : 0;
+    const size_t direct = tc_conv_cin1_direct(s) ? tc_conv_cin1_workspace_floats(s) : 0;
     return generic > direct ? generic : direct;
-}
-
-// Cin = 1: no im2col. Each image is copied once into a zero-padded plane P
-// [(H+2p) x (W+2p)], and an output row's MR consecutive positions read their taps
-// straight from P: A(i, tap) = P[(oy*Wp + ox0 + i) + koff[tap]], koff = ky*Wp + kx.
-enum { CIN1_MAX_TAPS = 121, CIN1_SLACK = 64 };
-
-static int cin1_direct(tc_conv_shape s) { return s.cin == 1 && s.k > 1 && s.k * s.k <= CIN1_MAX_TAPS; }
-
-void tc_fill_padded_plane(tc_conv_shape s, const float *x, int n, float *plane) {
-    const size_t wp = (size_t)(s.w + 2 * s.pad);
-    const float *img = x + (size_t)n * s.h * s.w;
-    for (int r = 0; r < s.h; r++)
-        memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
-}
-
-static size_t cin1_workspace_floats(tc_conv_shape s) {
-    const size_t plane = (size_t)(s.h + 2 * s.pad) * (s.w + 2 * s.pad) + CIN1_SLACK;
-    const size_t ncp = (size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR;
-    const size_t kk = (size_t)s.k * s.k;
-    size_t kc = 0;  // the largest position block any ISA's backward uses
-    for (int i = 0; i < tc_all_kernels_count; i++)
-        if ((size_t)tc_all_kernels[i]->blocking.kc > kc) kc = (size_t)tc_all_kernels[i]->blocking.kc;
-    const size_t panels = (kk > kc ? kk : kc) * ncp;  // forward: taps x N; backward: KC positions x N
-    const size_t kpad = ((size_t)(s.h + 2 * s.pad - s.k + 1) * (s.w + 2 * s.pad) + TC_MAX_NR) / 16 * 16 + 16;  // >= the narrow kernel's kpad on any vector width
-    const size_t transposed = (size_t)(s.cout + TC_CIN1_WGRAD_CHANNELS - 1) / TC_CIN1_WGRAD_CHANNELS *
-                              TC_CIN1_WGRAD_CHANNELS * kpad;  // narrow weight gradient
-    return plane + (panels > transposed ? panels : transposed) + (size_t)s.cout + TC_MAX_NR + 64;
-}
-
-static void conv_forward_cin1(const tc_isa_kernels *t, tc_conv_shape s, const float *x, const float *w,
-                              const float *b, float *y, int relu, float *workspace) {
-    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel(t, (size_t)s.cout);
-    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, K = taps(s), co = (size_t)s.cout;
-    const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
-    const size_t ncp = (co + NR - 1) / NR * NR;
-    float *plane = workspace;
-    float *bpack = plane + (size_t)hp * wp + CIN1_SLACK;
-    float *bias_pad = bpack + K * ncp;
-    int32_t koff[CIN1_MAX_TAPS];
-    for (int ky = 0; ky < s.k; ky++)
-        for (int kx = 0; kx < s.k; kx++) koff[ky * s.k + kx] = ky * wp + kx;
-    const tc_panel_source wt = tc_src_strided(w, 1, s.cout);
-    for (size_t jr = 0; jr < co; jr += NR)
-        tc_pack_b(&wt, jr, co - jr < NR ? co - jr : NR, NR, 0, K, bpack + jr * K);
-    for (size_t j = 0; j < ncp; j++) bias_pad[j] = (b && j < co) ? b[j] : 0.0f;
-    const int flags = relu ? TC_UK_RELU : 0;
-    memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
-    for (int n = 0; n < s.n; n++) {
-        tc_fill_padded_plane(s, x, n, plane);
-        for (int oy = 0; oy < ho; oy++)
-            for (size_t ox0 = 0; ox0 < (size_t)wo; ox0 += MR) {
-                const size_t mr = (size_t)wo - ox0 < MR ? (size_t)wo - ox0 : MR;
-                const float *a = plane + (size_t)oy * wp + ox0;
-                float *c = y + (((size_t)n * ho + oy) * wo + ox0) * co;
-                // ragged tiles: rows past mr read inside the plane's slack and are dropped
-                for (size_t jr = 0; jr < co; jr += NR)
-                    tc_ukernel_tile(uk.fn_koff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, K, a, 1, bpack + jr * K, NR,
-                                    c + jr, co, bias_pad + jr, flags, koff);
-            }
-    }
-}
-
-// dw [taps][Cout] (+)= sum over positions of P[pos + koff[tap]] * dy[pos][Cout], with
-// positions running over the padded width (columns ox >= Wo get zero dy rows), so one
-// image is one contiguous stretch of the plane: A(tap, pos) = P[koff[tap] + pos].
-// Few output channels (LeNet-5's conv1: 6): vectorize along positions instead, with the
-// output gradient transposed to [channel][position] per image (zero past Wo and past the
-// last row, channels padded to a multiple of 6 with zero rows).
-static void conv_backward_weights_cin1_narrow(const tc_isa_kernels *t, tc_conv_shape s, const float *x,
-                                              const float *dy, float *dw, int accumulate, float *workspace) {
-    const size_t T = taps(s), co = (size_t)s.cout, vw = (size_t)t->vector_floats;
-    const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
-    const size_t kpad = ((size_t)ho * wp + vw - 1) / vw * vw;
-    const size_t cpad = (co + TC_CIN1_WGRAD_CHANNELS - 1) / TC_CIN1_WGRAD_CHANNELS * TC_CIN1_WGRAD_CHANNELS;
-    float *plane = workspace;
-    float *dyt = plane + (size_t)hp * wp + CIN1_SLACK;  // [cpad][kpad]
-    int32_t koff[CIN1_MAX_TAPS];
-    for (size_t i = 0; i < T; i++) koff[i] = (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k);
-    if (!accumulate) memset(dw, 0, T * co * sizeof(float));
-    memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
-    memset(dyt, 0, cpad * kpad * sizeof(float));
-    for (int n = 0; n < s.n; n++) {
-        tc_fill_padded_plane(s, x, n, plane);
-        const float *dyn = dy + (size_t)n * ho * wo * co;
-        for (size_t c = 0; c < co; c++)  // contiguous writes, short-stride reads
-            for (int oy = 0; oy < ho; oy++) {
-                float *dst = dyt + c * kpad + (size_t)oy * wp;
-                const float *src = dyn + (size_t)oy * wo * co + c;
-                for (int ox = 0; ox < wo; ox++) dst[ox] = src[(size_t)ox * co];
-            }
-        t->conv1ch_weight_grad(kpad, plane, dyt, (int)T, koff, s.cout, dw);
-    }
-}
-
-static void conv_backward_weights_cin1(const tc_isa_kernels *t, tc_conv_shape s, const float *x, const float *dy,
-                                       float *dw, int accumulate, float *workspace) {
-    if (s.cout <= 8) {
-        conv_backward_weights_cin1_narrow(t, s, x, dy, dw, accumulate, workspace);
-        return;
-    }
-    // rows = taps (25 for 5x5): the short 6-row tile wastes 5 rows where the 12-row one wastes 11
-    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel_by_work(t, taps(s), (size_t)s.cout);
-    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, T = taps(s), co = (size_t)s.cout;
-    const int ho = out_h(s), wo = out_w(s), hp = s.h + 2 * s.pad, wp = s.w + 2 * s.pad;
-    const size_t ncp = (co + NR - 1) / NR * NR, positions = (size_t)ho * wp;
-    const size_t KB = (size_t)t->blocking.kc;  // positions per packed block
-    float *plane = workspace;
-    float *bpack = plane + (size_t)hp * wp + CIN1_SLACK;  // [KB][ncp]
-    int32_t roff[CIN1_MAX_TAPS + TC_MAX_MR];
-    for (size_t i = 0; i < T + MR; i++)
-        roff[i] = i < T ? (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k) : 0;  // pad rows read P[0..]
-    if (!accumulate) memset(dw, 0, T * co * sizeof(float));
-    memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
-    for (int n = 0; n < s.n; n++) {
-        tc_fill_padded_plane(s, x, n, plane);
-        const float *dyn = dy + (size_t)n * ho * wo * co;
-        for (size_t k0 = 0; k0 < positions; k0 += KB) {
-            const size_t kc = positions - k0 < KB ? positions - k0 : KB;
-            for (size_t jr = 0; jr < co; jr += NR) {  // B panels: dy rows, zero past Wo
-                const size_t nr = co - jr < NR ? co - jr : NR;
-                float *bp = bpack + jr * kc;
-                size_t oy = k0 / (size_t)wp, ox = k0 % (size_t)wp;
-                for (size_t k = 0; k < kc; k++) {
-                    float *d = bp + k * NR;
-                    const float *src = dyn + (oy * wo + ox) * co + jr;
-                    const size_t live = ox < (size_t)wo ? nr : 0;
-                    if (live >= 16) {
-                        memcpy(d, src, live * sizeof(float));
-                    } else {  // 6-channel rows: a plain loop beats a memcpy call
-                        for (size_t j = 0; j < live; j++) d[j] = src[j];
-                    }
-                    if (live < NR) memset(d + live, 0, (NR - live) * sizeof(float));
-                    if (++ox == (size_t)wp) { ox = 0; oy++; }
-                }
-            }
-            const float *a = plane + k0;
-            for (size_t i0 = 0; i0 < T; i0 += MR) {
-                const size_t mr = T - i0 < MR ? T - i0 : MR;
-                for (size_t jr = 0; jr < co; jr += NR)
-                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, kc, a, 0, bpack + jr * kc, NR,
-                                    dw + i0 * co + jr, co, NULL, TC_UK_LOAD_C, roff + i0);
-            }
-        }
-    }
 }
 
 // [N*Ho*Wo][Cout] = im2col(x) [N*Ho*Wo][k*k*Cin] * w [k*k*Cin][Cout]
@@ -185,8 +38,8 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
                        float *y, int relu, float *workspace) {
     assert(shape_ok(s) && x && w && y && workspace);
     const tc_isa_kernels *t = tc_active_kernels();
-    if (cin1_direct(s)) {
-        conv_forward_cin1(t, s, x, w, b, y, relu, workspace);
+    if (tc_conv_cin1_direct(s)) {
+        tc_conv_cin1_forward(t, s, x, w, b, y, relu, workspace);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
@@ -262,7 +115,7 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, f
     }
 }
 
-static void bias_grad(size_t rows, int cout, const float *dy, float *db, int accumulate) {
+void tc_conv_bias_grad(size_t rows, int cout, const float *dy, float *db, int accumulate) {
     if (!db) return;
     if (!accumulate) memset(db, 0, (size_t)cout * sizeof(float));
     for (size_t r = 0; r < rows; r++)
@@ -277,9 +130,9 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
                                 float *db, int accumulate, float *workspace) {
     assert(shape_ok(s) && x && dy && dw && workspace);
     const tc_isa_kernels *kt = tc_active_kernels();
-    if (cin1_direct(s)) {
-        conv_backward_weights_cin1(kt, s, x, dy, dw, accumulate, workspace);
-        bias_grad((size_t)s.n * out_h(s) * out_w(s), s.cout, dy, db, accumulate);
+    if (tc_conv_cin1_direct(s)) {
+        tc_conv_cin1_backward_weights(kt, s, x, dy, dw, accumulate, workspace);
+        tc_conv_bias_grad((size_t)s.n * out_h(s) * out_w(s), s.cout, dy, db, accumulate);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
@@ -313,7 +166,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
         for (size_t i = 0; i < t; i++)
             for (size_t j = 0; j < co; j++)
                 dw[i * co + j] = (accumulate ? dw[i * co + j] : 0.0f) + tr[j * t + i];
-    bias_grad(rows, s.cout, dy, db, accumulate);
+    tc_conv_bias_grad(rows, s.cout, dy, db, accumulate);
 }
 
 // ---------------------------------------------------------------- dense

@@ -117,6 +117,14 @@ void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const fl
     assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y && dy && dx);
     tc_active_kernels()->maxpool2x2_backward(n, h, w, c, x, y, dy, dx, relu_mask);
 }
+void tc_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code) {
+    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y && code);
+    tc_active_kernels()->maxpool2x2_forward_code(n, h, w, c, x, y, code);
+}
+void tc_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy, float *dx) {
+    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && code && dy && dx);
+    tc_active_kernels()->maxpool2x2_backward_code(n, h, w, c, code, dy, dx);
+}
 void tc_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
     assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y);
     tc_active_kernels()->avgpool2x2_forward(n, h, w, c, x, y);

@@ -11,6 +11,8 @@
 
 typedef float vf __attribute__((vector_size(TC_VW * 4)));
 typedef int32_t vi __attribute__((vector_size(TC_VW * 4)));
+typedef uint64_t vu64 __attribute__((vector_size(TC_VW * 8)));
+typedef uint8_t vu8 __attribute__((vector_size(TC_VW)));
 
 static inline vf ld(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void st(float *p, vf v) { memcpy(p, &v, sizeof v); }
@@ -180,6 +182,88 @@ static void TC_FN(maxpool2x2_backward)(int n, int h, int w, int c, const float *
     }
 }
 
+// Max pool that also writes, per output element, a code byte: bits 0-1 the window index
+// of the first maximum (the backward's tie rule), bit 2 set iff that maximum is positive.
+// With it the backward needs neither x nor y (the fused conv + ReLU + pool keeps no x).
+// The first `lanes` bytes (a whole vector's worth when lanes >= TC_VW): a fixed-size copy
+// or a masked byte access, never a variable-length memcpy call per window.
+static inline void TC_FN(store_bytes)(uint8_t *p, vi v, int lanes) {
+    const vu8 b = __builtin_convertvector(v, vu8);
+    if (lanes >= TC_VW) {
+        memcpy(p, &b, sizeof b);
+        return;
+    }
+#if TC_VW == 16
+    _mm_mask_storeu_epi8(p, (__mmask16)((1u << lanes) - 1), (__m128i)b);
+#else
+    for (int i = 0; i < lanes; i++) p[i] = b[i];
+#endif
+}
+static inline vi TC_FN(load_bytes)(const uint8_t *p, int lanes) {
+    vu8 b;
+    if (lanes >= TC_VW) {
+        memcpy(&b, p, sizeof b);
+    } else {
+#if TC_VW == 16
+        b = (vu8)_mm_maskz_loadu_epi8((__mmask16)((1u << lanes) - 1), p);
+#else
+        b = (vu8){0};
+        for (int i = 0; i < lanes; i++) b[i] = p[i];
+#endif
+    }
+    return __builtin_convertvector(b, vi);
+}
+static void TC_FN(maxpool2x2_forward_code)(int n, int h, int w, int c, const float *x, float *y,
+                                           uint8_t *code) {
+    const int ho = h / 2, wo = w / 2;
+    const size_t row = (size_t)w * c;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (size_t)s * h * row;
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
+                const float *p[4] = {p0, p0 + c, p0 + row, p0 + row + c};
+                const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
+                for (int ch = 0; ch < c; ch += TC_VW) {
+                    const int lanes = c - ch;
+                    const vf v[4] = {LDC(p[0] + ch), LDC(p[1] + ch), LDC(p[2] + ch), LDC(p[3] + ch)};
+                    const vf m = VMAX(VMAX(v[0], v[1]), VMAX(v[2], v[3]));
+                    vi free = ~(vi){0}, k = (m > (vf){0}) & 4;
+                    for (int j = 0; j < 4; j++) {
+                        const vi hit = (v[j] == m) & free;
+                        free &= ~hit;
+                        k |= hit & j;
+                    }
+                    STC(y + q + ch, m);
+                    TC_FN(store_bytes)(code + q + ch, k, lanes);
+                }
+            }
+    }
+}
+
+// dx [N][H][W][C] (overwritten): dy at the coded window element where bit 2 is set, else 0.
+static void TC_FN(maxpool2x2_backward_code)(int n, int h, int w, int c, const uint8_t *code,
+                                            const float *dy, float *dx) {
+    const int ho = h / 2, wo = w / 2;
+    const size_t row = (size_t)w * c;
+    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
+    for (int s = 0; s < n; s++) {
+        const size_t base = (size_t)s * h * row;
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                const size_t o0 = base + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
+                const size_t o[4] = {o0, o0 + c, o0 + row, o0 + row + c};
+                const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
+                for (int ch = 0; ch < c; ch += TC_VW) {
+                    const int lanes = c - ch;
+                    const vi k = TC_FN(load_bytes)(code + q + ch, lanes);
+                    const vi g = (vi)LDC(dy + q + ch) & ((k & 4) != 0);
+                    for (int j = 0; j < 4; j++) STC(dx + o[j] + ch, (vf)(g & ((k & 3) == j)));
+                }
+            }
+    }
+}
+
 // y = ((x00 + x01) + (x10 + x11)) / 4 per window (the twin's order: bit-equal); vectors
 // run along C, a narrower tail masked.
 static void TC_FN(avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
@@ -276,18 +360,20 @@ static void TC_FN(relu_backward)(size_t count, const float *y, const float *dy, 
 // index runs in 64-bit lanes (AVX-512DQ multiplies them natively; below it the compiler
 // builds the 64-bit product from 32-bit ones), so the mask is the scalar one, bit for bit.
 // key: the stream's key (dropout.c); lane l of a step hashes key + (first + i + l) * G.
-typedef uint64_t vu64 __attribute__((vector_size(TC_VW * 8)));
-typedef uint8_t vu8 __attribute__((vector_size(TC_VW)));
-static inline vu64 TC_FN(splitmix64_finalize)(vu64 z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-// One step: mask and y for the TC_VW elements whose hash inputs are h.
-static inline vi TC_FN(dropout_keep)(vu64 h, float rate) {
-    const vi bits = __builtin_convertvector(TC_FN(splitmix64_finalize)(h) >> 40, vi);  // 24 bits
-    return (vi)(__builtin_convertvector(bits, vf) * splat(1.0f / 16777216.0f) >= splat(rate));
-}
+// (Macros, not functions: a 64-bit-lane vector argument would change the calling
+// convention between ISAs, -Wpsabi.)
+#define TC_SPLITMIX64(zin)                              \
+    ({                                                  \
+        vu64 z_ = (zin);                                \
+        z_ = (z_ ^ (z_ >> 30)) * 0xbf58476d1ce4e5b9ULL; \
+        z_ = (z_ ^ (z_ >> 27)) * 0x94d049bb133111ebULL; \
+        z_ ^ (z_ >> 31);                                \
+    })
+// Keep mask (-1 / 0 lanes) for the TC_VW elements whose hash inputs are h.
+#define TC_DROPOUT_KEEP(h, rate)                                                                   \
+    ((vi)(__builtin_convertvector(__builtin_convertvector(TC_SPLITMIX64(h) >> 40, vi), vf) *       \
+              splat(1.0f / 16777216.0f) >=                                                         \
+          splat(rate)))
 static void TC_FN(dropout_forward)(size_t count, float rate, float scale, uint64_t key, uint64_t first,
                                    const float *x, float *y, uint8_t *mask) {
     const uint64_t golden = 0x9e3779b97f4a7c15ULL;
@@ -297,7 +383,7 @@ static void TC_FN(dropout_forward)(size_t count, float rate, float scale, uint64
     const vu64 step = (vu64){0} + (uint64_t)TC_VW * golden;
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW, h += step) {
-        const vi keep = TC_FN(dropout_keep)(h, rate);
+        const vi keep = TC_DROPOUT_KEEP(h, rate);
         st(y + i, (vf)((vi)(ld(x + i) * splat(scale)) & keep));
         const vu8 m = __builtin_convertvector(keep & 1, vu8);
         memcpy(mask + i, &m, sizeof m);
@@ -306,7 +392,7 @@ static void TC_FN(dropout_forward)(size_t count, float rate, float scale, uint64
         const size_t n = count - i;
         float xt[TC_VW] = {0}, yt[TC_VW];
         memcpy(xt, x + i, n * sizeof(float));
-        const vi keep = TC_FN(dropout_keep)(h, rate);
+        const vi keep = TC_DROPOUT_KEEP(h, rate);
         const vf yv = (vf)((vi)(ld(xt) * splat(scale)) & keep);
         memcpy(yt, &yv, sizeof yv);
         memcpy(y + i, yt, n * sizeof(float));
@@ -382,6 +468,8 @@ const tc_isa_kernels TC_TABLE = {
     .gemm_taps = TC_TAPS_TILE,
     .maxpool2x2_forward = TC_FN(maxpool2x2_forward),
     .maxpool2x2_backward = TC_FN(maxpool2x2_backward),
+    .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),
+    .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
     .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
     .avgpool2x2_backward = TC_FN(avgpool2x2_backward),

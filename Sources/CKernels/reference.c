@@ -151,6 +151,38 @@ void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, cons
                 }
 }
 
+void tc_ref_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code) {
+    const int ho = h / 2, wo = w / 2;
+    tc_ref_maxpool2x2_forward(n, h, w, c, x, y);
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    const size_t q = ((((size_t)s * ho) + oy) * wo + ox) * c + ch;
+                    int best = 0;  // first strict maximum in window order
+                    float m = -INFINITY;
+                    for (int j = 0; j < 4; j++) {
+                        const float v = x[((((size_t)s * h) + 2 * oy + j / 2) * w + 2 * ox + j % 2) * c + ch];
+                        if (v > m) { m = v; best = j; }
+                    }
+                    code[q] = (uint8_t)(best | (m > 0 ? 4 : 0));
+                }
+}
+
+void tc_ref_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy,
+                                     float *dx) {
+    const int ho = h / 2, wo = w / 2;
+    memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ch = 0; ch < c; ch++) {
+                    const size_t q = ((((size_t)s * ho) + oy) * wo + ox) * c + ch;
+                    const int j = code[q] & 3;
+                    if (code[q] & 4) dx[((((size_t)s * h) + 2 * oy + j / 2) * w + 2 * ox + j % 2) * c + ch] = dy[q];
+                }
+}
+
 // Window sums in the order (x00 + x01) + (x10 + x11), then * 1/4: the kernel's order,
 // so the twin agrees to the bit.
 void tc_ref_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {

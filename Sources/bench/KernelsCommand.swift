@@ -15,6 +15,8 @@ struct KernelsCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed repeats per kernel (the median is reported), at least 1.") var repeats = 7
     @Option(help: "Only cases whose name contains this text.") var filter: String?
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
+    @Flag(help: "One plan stage per layer: time conv and pool apart instead of the fused conv + pool stage.")
+    var noFusion = false
 
     func validate() throws {
         guard (1...TrainingConfig.maxBatchSize).contains(batchSize) else {
@@ -28,7 +30,7 @@ struct KernelsCommand: ParsableCommand {
         let peak = PeakProbe.gflops(isa: .active, threads: 1)
         print(String(format: "ISA %@, measured single-core peak %.1f GFLOP/s, batch %d", ISA.active.description, peak, batchSize))
         var rows = ["| kernel | direction | µs per call | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---:|---|"]
-        for c in try KernelCase.modelLayers(batch: batchSize) where filter.map({ c.name.contains($0) }) ?? true {
+        for c in try KernelCase.modelLayers(batch: batchSize, fuseLayers: !noFusion) where filter.map({ c.name.contains($0) }) ?? true {
             let seconds = c.time(repeats: repeats)
             let g = c.flops / seconds / 1e9
             // memory-bound stages (pooling, dropout) have no FLOPs: their time is the figure

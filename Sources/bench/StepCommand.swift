@@ -24,6 +24,8 @@ struct StepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed repeats per variant (interleaved), at least 6 for a confidence interval.") var repeats = 41
     @Flag(help: "Time forward passes only.") var inference = false
     @Flag(help: "Skip the per-layer profile.") var noProfile = false
+    @Flag(help: "One plan stage per layer: no fused conv + ReLU + max pool (same results; to measure what fusion buys).")
+    var noFusion = false
     @Option(help: "Write results as JSON.") var json: String?
     @Option(help: "Write the per-layer table as CSV.") var csv: String?
     @Option(help: "Write a Chrome trace-event timeline (Perfetto, chrome://tracing).") var trace: String?
@@ -69,7 +71,7 @@ struct StepCommand: ParsableCommand {
         var options = StepBenchmark.Options()
         (options.batchSize, options.threads, options.scheduler, options.shardSize) = (batchSize, threads, backend, shardSize)
         (options.seed, options.warmupSteps, options.stepsPerRepeat, options.repeats) = (seed, warmup, steps, repeats)
-        (options.inference, options.profile) = (inference, !noProfile)
+        (options.inference, options.profile, options.fuseLayers) = (inference, !noProfile, !noFusion)
         let list: [(name: String, spec: NetworkSpec)]
         do { list = try models() } catch let e as SpecError { throw ValidationError(e.description) }
 

@@ -52,7 +52,9 @@ struct BenchHarnessTests {
         #expect(b.profiledStepSeconds.map(\.count) == [3, 3])
         #expect(b.stepSeconds.map(\.count) == [3, 3])
         #expect(r.comparisons.count == 1 && r.comparisons[0].baseline == "a" && r.comparisons[0].other == "b")
-        #expect(r.variants[0].layers.map(\.layer) == ["conv1", "pool1", "fc1", "loss", "gather", "optimizer"])
+        // conv1 (Cin = 1) and pool1 run as one fused stage, profiled under both names
+        #expect(r.variants[0].layers.map(\.layer) == ["conv1+pool1", "fc1", "loss", "gather", "optimizer"])
+        #expect(r.variants[0].layers[0].kind == "conv+pool")
         #expect(abs(r.variants[0].layers.reduce(0) { $0 + $1.shareOfStep } - 1) < 1e-9)
     }
 
@@ -76,7 +78,7 @@ struct BenchHarnessTests {
         let back = try JSONDecoder().decode(BenchReport.self, from: data)
         #expect(back.variants.map(\.name) == ["a", "b"])
         let csv = r.csv().split(separator: "\n")
-        #expect(csv.count == 1 + 2 * 6)
+        #expect(csv.count == 1 + 2 * 5)
         #expect(csv[0].hasPrefix("variant,layer,kind,forward_ms"))
     }
 
@@ -93,7 +95,7 @@ struct BenchHarnessTests {
             #expect((e["dur"] as! Double) >= 0)
         }
         #expect(Set(complete.map { $0["tid"] as! Int }).isSubset(of: [0, 1]))
-        #expect(complete.contains { ($0["name"] as! String) == "conv1 forward" })
+        #expect(complete.contains { ($0["name"] as! String) == "conv1+pool1 forward" })
         #expect(events.contains { $0["ph"] as? String == "M" && $0["name"] as? String == "thread_name" })
     }
 

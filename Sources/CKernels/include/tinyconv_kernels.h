@@ -68,6 +68,19 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w,
 void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy,
                                 float *dw, float *db, int accumulate, float *workspace);
 
+// Conv + bias + ReLU + 2x2 max pool, fused, for the shapes the Cin = 1 direct path takes
+// (tc_conv2d_relu_maxpool_fusable): the conv output is never stored.
+// y, code: [N][Ho/2][Wo/2][Cout] (code as in tc_maxpool2x2_forward_code).
+int tc_conv2d_relu_maxpool_fusable(tc_conv_shape s);
+size_t tc_conv2d_relu_maxpool_workspace_floats(tc_conv_shape s);
+void tc_conv2d_relu_maxpool_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
+                                    float *y, uint8_t *code, float *workspace);
+/// From the pooled output's gradient dy and the forward's codes: dw, db (+)= the conv's
+/// parameter gradients (accumulate=0 overwrites) and, if dx != NULL, dx (overwritten).
+void tc_conv2d_relu_maxpool_backward(tc_conv_shape s, const float *x, const float *w, const uint8_t *code,
+                                     const float *dy, float *dx, float *dw, float *db, int accumulate,
+                                     float *workspace);
+
 // ---------------------------------------------------------------- dense
 // x: [N][in]  w: [in][out]  b: [out]  y: [N][out]
 size_t tc_dense_workspace_floats(int n, int in, int out);
@@ -89,6 +102,13 @@ void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y)
 /// is dropped where the maximum is not positive), saving a pass over dx.
 void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
                             const float *dy, float *dx, int relu_mask);
+/// Max pool over a ReLU's output that records, per output element, a code byte: bits 0-1
+/// the window index (row-major) of the first maximum, bit 2 set iff that maximum is > 0.
+void tc_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code);
+/// dx [N][H][W][C] (overwritten) from the codes alone: the same dx as
+/// tc_maxpool2x2_backward(..., relu_mask = 1).
+void tc_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy,
+                                 float *dx);
 // Average pool 2x2 stride 2 (floor): y [N][H/2][W/2][C] = mean of each window of x [N][H][W][C].
 void tc_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
 /// dx [N][H][W][C] (overwritten) = dy/4 on each window's four elements; 0 in a dropped

@@ -32,6 +32,9 @@ void tc_ref_dense_backward_weights(int n, int in, int out, const float *x, const
 void tc_ref_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
 void tc_ref_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx, int relu_mask);
+void tc_ref_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code);
+void tc_ref_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy,
+                                     float *dx);
 void tc_ref_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
 void tc_ref_avgpool2x2_backward(int n, int h, int w, int c, const float *dy, float *dx);
 void tc_ref_relu_forward(size_t count, const float *x, float *y);

@@ -63,4 +63,11 @@ public struct Conv2D: LayerUnit, Equatable {
     public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
         LinearStage(layer, kernel: try Conv2DKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
     }
+
+    /// conv + ReLU + 2x2 max pool as one stage where the fused kernel takes the shape (Cin = 1).
+    public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int) throws -> (any PlanStage)? {
+        let s = shape(layer, batch: capacity)
+        guard next.unit is MaxPool, layer.relu, Conv2DMaxPoolKernel.supports(s) else { return nil }
+        return ConvMaxPoolStage(conv: layer, pool: next, kernel: try Conv2DMaxPoolKernel(s, name: "\(layer.name)+\(next.name)"))
+    }
 }

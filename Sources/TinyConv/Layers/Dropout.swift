@@ -33,6 +33,7 @@ public struct Dropout: LayerUnit, Equatable {
             features = layer.input.count
             layerIndex = UInt64(layer.index)
         }
+        var maskBytesPerSample: Int { features }
 
         func forward(_ c: StageContext) {
             let count = c.count * features

@@ -26,6 +26,9 @@ public protocol LayerUnit: Sendable, CustomStringConvertible {
     var absorbsPreviousReLUBackward: Bool { get }
     /// This layer's stage for shards of up to `capacity` samples; kernel shapes are checked here.
     func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage
+    /// One stage computing this layer and the next, when this kind has a fused kernel for
+    /// the pair at these shapes (conv + max pool); nil otherwise.
+    func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int) throws -> (any PlanStage)?
 }
 
 extension LayerUnit {
@@ -35,6 +38,7 @@ extension LayerUnit {
     public func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor] { [] }
     public func macsPerSample(input: TensorShape, output: TensorShape) -> Int { 0 }
     public var absorbsPreviousReLUBackward: Bool { false }
+    public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int) throws -> (any PlanStage)? { nil }
 }
 
 /// Every layer kind a spec may use, in the order the parser tries them.

@@ -12,7 +12,7 @@ public struct StageContext {
     public var parameters: UnsafeMutablePointer<Float>  // the stage's tensors, in order
     public var gradients: UnsafeMutablePointer<Float>   // same layout as parameters
     public var scratch: UnsafeMutablePointer<Float>
-    public var mask: UnsafeMutablePointer<UInt8>     // dropout keep mask [count][output]
+    public var mask: UnsafeMutablePointer<UInt8>     // [count][maskBytesPerSample]: dropout keep mask, pool codes
     /// Counter-based randomness for this step: (seed, stream) select the dropout mask.
     public var seed: UInt64
     public var step: UInt64
@@ -48,6 +48,9 @@ public protocol PlanStage: AnyObject, Sendable {
     var layers: ClosedRange<Int> { get }
     /// Scratch floats for a shard of the plan's capacity.
     var scratchFloats: Int { get }
+    /// Bytes per sample the stage keeps from forward to backward in `StageContext.mask`
+    /// (dropout's keep mask, a fused pool's window codes).
+    var maskBytesPerSample: Int { get }
     func forward(_ c: StageContext)
     /// Writes parameter gradients (overwriting) and, if c.dx != nil, the input gradient.
     func backward(_ c: StageContext)
@@ -62,4 +65,5 @@ public protocol SplitBackwardStage: PlanStage {
 
 extension PlanStage {
     public var scratchFloats: Int { 0 }
+    public var maskBytesPerSample: Int { 0 }
 }

@@ -2,29 +2,44 @@
 /// where fusion decisions and per-stage algorithm choices live. Every kernel shape is
 /// checked here, so the stages call their kernels unchecked.
 ///
-/// Today each stage is one layer; the one fusion is a conv's (or dense's) ReLU backward
-/// done by a following max pool (the pool's backward drops the gradient where the window
-/// max is not positive: one pass fewer over the conv's output gradient).
+/// Fusions: a conv + ReLU + max pool whose conv takes the fused kernel (Cin = 1) is one
+/// stage (`ConvMaxPoolStage`: the conv's activation is never stored); otherwise a conv's
+/// (or dense's) ReLU backward is done by a following max pool (the pool's backward drops
+/// the gradient where the window max is not positive: one pass fewer over the gradient).
+/// Fused and unfused plans give the same bits; `fuseLayers: false` keeps one stage per
+/// layer (to measure what the fusion buys).
 public final class ExecutionPlan: @unchecked Sendable {
     public let network: Network
     /// Largest shard the stages run on.
     public let capacity: Int
     public let stages: [any PlanStage]
 
-    public init(network: Network, capacity: Int) throws {
+    public init(network: Network, capacity: Int, fuseLayers: Bool = true) throws {
         precondition(capacity > 0, "plan capacity must be positive")
         self.network = network
         self.capacity = capacity
         let layers = network.resolved
         var stages: [any PlanStage] = []
-        for (i, layer) in layers.enumerated() {
+        var i = 0
+        while i < layers.count {
+            let layer = layers[i]
+            if fuseLayers, i + 1 < layers.count,
+               let fused = try layer.unit.makeFusedStage(layer, next: layers[i + 1], capacity: capacity) {
+                stages.append(fused)
+                i += 2
+                continue
+            }
             var fusion = StageFusion()
             fusion.reluBackwardDoneByNext = layer.relu && i + 1 < layers.count && layers[i + 1].unit.absorbsPreviousReLUBackward
             fusion.appliesPreviousReLUBackward = i > 0 && layer.unit.absorbsPreviousReLUBackward && layers[i - 1].relu
             stages.append(try layer.unit.makeStage(layer, capacity: capacity, fusion: fusion))
+            i += 1
         }
         self.stages = stages
     }
+
+    /// The stage whose output is layer i's output, if any (none for a layer inside a fused stage).
+    public func stageEnding(atLayer i: Int) -> (any PlanStage)? { stages.first { $0.layers.upperBound == i } }
 
     /// Scratch floats the largest stage needs (one scratch buffer per shard workspace).
     public var scratchFloats: Int { stages.reduce(0) { max($0, $1.scratchFloats) } }

@@ -6,7 +6,7 @@ public final class ShardWorkspace: @unchecked Sendable {
     public let capacity: Int                 // samples
     let activations: [FloatBuffer]           // [0] = input, [i+1] = output of layer i
     let activationGradients: [FloatBuffer]   // same shapes; [0] unused (no input gradient)
-    let masks: [UnsafeMutablePointer<UInt8>] // dropout keep masks, per layer (1 byte elsewhere)
+    let masks: [UnsafeMutablePointer<UInt8>] // per layer, for the stage ending there: its mask bytes (1 byte elsewhere)
     let scratch: FloatBuffer
     let probabilities: FloatBuffer
     let labels: UnsafeMutablePointer<Int32>
@@ -14,11 +14,12 @@ public final class ShardWorkspace: @unchecked Sendable {
     public init(plan: ExecutionPlan) {
         let network = plan.network
         capacity = plan.capacity
-        let sizes = [network.inputShape.count] + network.resolved.map(\.output.count)
+        // A layer output inside a fused stage is never stored: no buffer.
+        let sizes = [network.inputShape.count] + network.resolved.map { plan.stageEnding(atLayer: $0.index) == nil ? 0 : $0.output.count }
         activations = sizes.map { FloatBuffer(count: $0 * plan.capacity) }
         activationGradients = sizes.enumerated().map { FloatBuffer(count: $0.offset == 0 ? 0 : $0.element * plan.capacity) }
         masks = network.resolved.map { r in
-            let n = r.unit is Dropout ? r.output.count * plan.capacity : 1
+            let n = max(1, (plan.stageEnding(atLayer: r.index)?.maskBytesPerSample ?? 0) * plan.capacity)
             let p = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
             p.initialize(repeating: 0, count: n)
             return p
