@@ -152,7 +152,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
         const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         const float *blk = x + r0 * t;
         if (!one) {
-            tc_im2col_rows(s, x, r0, rb, col);
+            tc_im2col_rows(kt, s, x, r0, rb, col);
             blk = col;
         }
         const tc_panel_source cols = tc_src_strided(blk, 1, (ptrdiff_t)t);  // op(tap, row)

@@ -98,37 +98,13 @@ static void rows_strided(const tc_panel_source *s, size_t i0, size_t mi, size_t 
     if (mi < mr) memset(dst + mi * kc, 0, (mr - mi) * kc * sizeof(float));
 }
 
-// One im2col row, all taps: kernel row by kernel row, the in-bounds kx span is one
-// contiguous run in NHWC (k*cin floats when Cin = 1 or away from the border).
-static void im2col_row(tc_conv_shape sh, const float *x, size_t r, float *d) {
-    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
-    const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin;
-    const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
-    const size_t n = r / ((size_t)wo * ho);
-    const float *img = x + n * (size_t)sh.h * sh.w * cin;
-    const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
-    const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
-    for (int ky = 0; ky < sh.k; ky++, d += krow) {
-        const int iy = oy + ky - sh.pad;
-        if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
-            memset(d, 0, krow * sizeof(float));
-            continue;
-        }
-        if (kx_lo > 0) memset(d, 0, (size_t)kx_lo * cin * sizeof(float));
-        const float *src = img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin;
-        const size_t len = (size_t)(kx_hi - kx_lo) * cin;
-        for (size_t j = 0; j < len; j++) d[(size_t)kx_lo * cin + j] = src[j];
-        if (kx_hi < sh.k) memset(d + (size_t)kx_hi * cin, 0, (size_t)(sh.k - kx_hi) * cin * sizeof(float));
-    }
-}
-
-void tc_im2col_rows(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst) {
-    const size_t t = (size_t)s.k * s.k * s.cin;
-    for (size_t i = 0; i < rows; i++) im2col_row(s, x, r0 + i, dst + i * t);
+void tc_im2col_rows(const tc_isa_kernels *t, tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst) {
+    const size_t taps = (size_t)s.k * s.k * s.cin;
+    for (size_t i = 0; i < rows; i++) t->im2col_row(s, x, r0 + i, dst + i * taps);
 }
 
 // Taps k0 .. k0+kc of im2col rows (when K is split into several KC blocks).
-static void rows_im2col(const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
+static void rows_im2col(const tc_isa_kernels *t, const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
                         size_t kc, float *dst) {
     const tc_conv_shape sh = s->s;
     const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
@@ -136,7 +112,7 @@ static void rows_im2col(const tc_panel_source *s, size_t i0, size_t mi, size_t m
     for (size_t i = 0; i < mi; i++) {
         float *d = dst + i * kc;
         if (k0 == 0 && kc == K) {
-            im2col_row(sh, s->p, i0 + i, d);
+            t->im2col_row(sh, s->p, i0 + i, d);
             continue;
         }
         const size_t r = i0 + i;
@@ -160,9 +136,9 @@ static void rows_im2col(const tc_panel_source *s, size_t i0, size_t mi, size_t m
     if (mi < mr) memset(dst + mi * kc, 0, (mr - mi) * kc * sizeof(float));
 }
 
-static void pack_rows(const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
-                      size_t kc, float *dst) {
-    if (s->kind == TC_SRC_IM2COL) rows_im2col(s, i0, mi, mr, k0, kc, dst);
+static void pack_rows(const tc_isa_kernels *t, const tc_panel_source *s, size_t i0, size_t mi, size_t mr,
+                      size_t k0, size_t kc, float *dst) {
+    if (s->kind == TC_SRC_IM2COL) rows_im2col(t, s, i0, mi, mr, k0, kc, dst);
     else rows_strided(s, i0, mi, mr, k0, kc, dst);
 }
 
@@ -215,7 +191,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
                 const size_t mc = M - ic < MC ? M - ic : MC;
                 for (size_t ir = 0; ir < mc; ir += MR) {
                     const size_t mr = mc - ir < MR ? mc - ir : MR;
-                    if (!a_direct || mr < MR) pack_rows(A, ic + ir, mr, MR, pc, kc, apack + ir * kc);
+                    if (!a_direct || mr < MR) pack_rows(t, A, ic + ir, mr, MR, pc, kc, apack + ir * kc);
                 }
                 for (size_t jr = 0; jr < nc; jr += NR) {
                     const size_t nr = nc - jr < NR ? nc - jr : NR;

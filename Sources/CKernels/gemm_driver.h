@@ -37,7 +37,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
 void tc_fill_padded_plane(tc_conv_shape s, const float *x, int n, float *plane);
 
 /// dst[r][t] = im2col rows r0 .. r0+rows of x (row-major, k*k*cin floats per row).
-void tc_im2col_rows(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst);
+void tc_im2col_rows(const tc_isa_kernels *t, tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst);
 
 /// Packs op(j0 .. j0+nj, k0 .. k0+kc) into one k-major panel dst[k*nr_pad + j] (zero
 /// columns beyond nj).

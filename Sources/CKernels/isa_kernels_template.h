@@ -343,6 +343,40 @@ static void TC_FN(conv1ch_weight_grad)(size_t kpad, const float *plane, const fl
     }
 }
 
+// One im2col row, all taps, kernel row by kernel row: the in-bounds kx span is one
+// contiguous run in NHWC (k*Cin floats away from the border), copied in vectors with a
+// masked tail (Cin = 6: 30-float runs), the out-of-bounds taps zeroed.
+static inline void TC_FN(copy_run)(float *d, const float *s, size_t n) {
+    size_t j = 0;
+    for (; j + TC_VW <= n; j += TC_VW) st(d + j, ld(s + j));
+    if (j < n) stn(d + j, ldn(s + j, (int)(n - j)), (int)(n - j));
+}
+static inline void TC_FN(zero_run)(float *d, size_t n) {
+    size_t j = 0;
+    for (; j + TC_VW <= n; j += TC_VW) st(d + j, (vf){0});
+    if (j < n) stn(d + j, (vf){0}, (int)(n - j));
+}
+static void TC_FN(im2col_row)(tc_conv_shape sh, const float *x, size_t r, float *d) {
+    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
+    const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin;
+    const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
+    const size_t n = r / ((size_t)wo * ho);
+    const float *img = x + n * (size_t)sh.h * sh.w * cin;
+    const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
+    const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
+    for (int ky = 0; ky < sh.k; ky++, d += krow) {
+        const int iy = oy + ky - sh.pad;
+        if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
+            TC_FN(zero_run)(d, krow);
+            continue;
+        }
+        if (kx_lo > 0) TC_FN(zero_run)(d, (size_t)kx_lo * cin);
+        TC_FN(copy_run)(d + (size_t)kx_lo * cin, img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin,
+                        (size_t)(kx_hi - kx_lo) * cin);
+        if (kx_hi < sh.k) TC_FN(zero_run)(d + (size_t)kx_hi * cin, (size_t)(sh.k - kx_hi) * cin);
+    }
+}
+
 static void TC_FN(relu_forward)(size_t count, const float *x, float *y) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(y + i, VMAX(ld(x + i), (vf){0}));
@@ -471,6 +505,7 @@ const tc_isa_kernels TC_TABLE = {
     .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),
     .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
+    .im2col_row = TC_FN(im2col_row),
     .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
     .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
     .relu_forward = TC_FN(relu_forward),

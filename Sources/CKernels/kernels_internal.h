@@ -50,6 +50,8 @@ typedef struct {
                                      float *dx);
     void (*conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
                                 const int32_t *koff, int cout, float *dw);
+    // d [k*k*Cin] = im2col row r of x (zero where the window leaves the image)
+    void (*im2col_row)(tc_conv_shape s, const float *x, size_t r, float *d);
     void (*avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx);
     void (*relu_forward)(size_t count, const float *x, float *y);
