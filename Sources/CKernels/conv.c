@@ -55,30 +55,11 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
 // is 1 or 6), then is scattered back into dx. Done ROW_BLOCK rows at a time so the
 // column buffer stays small and in cache.
 
-// For one column row and kernel row, the in-bounds kx span is one contiguous run of
-// (kx_hi - kx_lo) * Cin floats in both dcol and NHWC dx: one vector add per run (the same
-// additions in the same order as element by element, so the same bits).
+// dx += col2im(dcol rows r0 .. r0+rb): ISA template col2im_row_add, row by row in order
+// (each dx element receives its terms in the same order whatever the block size).
 static void col2im_add(const tc_isa_kernels *t, tc_conv_shape s, size_t r0, size_t rb, const float *dcol, float *dx) {
-    const int ho = out_h(s), wo = out_w(s);
-    const size_t cin = (size_t)s.cin, T = taps(s);
-    for (size_t i = 0; i < rb; i++) {
-        const size_t r = r0 + i;
-        const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
-        const size_t n = r / ((size_t)wo * ho);
-        float *img = dx + n * (size_t)s.h * s.w * cin;
-        const float *d = dcol + i * T;
-        const int x0 = ox - s.pad, kx_lo = x0 < 0 ? -x0 : 0;
-        const int kx_hi = x0 + s.k > s.w ? s.w - x0 : s.k;  // exclusive
-        if (kx_hi <= kx_lo) continue;
-        const size_t len = (size_t)(kx_hi - kx_lo) * cin;
-        for (int ky = 0; ky < s.k; ky++) {
-            const int iy = oy + ky - s.pad;
-            if (iy < 0 || iy >= s.h) continue;
-            float *dst = img + ((size_t)iy * s.w + (x0 + kx_lo)) * cin;
-            const float *src = d + ((size_t)ky * s.k + kx_lo) * cin;
-            t->add(len, dst, src, dst);
-        }
-    }
+    const size_t T = taps(s);
+    for (size_t i = 0; i < rb; i++) t->col2im_row_add(s, r0 + i, dcol + i * T, dx);
 }
 
 void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx,

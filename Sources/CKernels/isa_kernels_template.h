@@ -377,6 +377,32 @@ static void TC_FN(im2col_row)(tc_conv_shape sh, const float *x, size_t r, float 
     }
 }
 
+// The inverse scatter: for each kernel row, the in-bounds kx span is one contiguous run in
+// both d and NHWC dx, added in vectors (the same additions in the same order as element by
+// element, so the same bits).
+static void TC_FN(col2im_row_add)(tc_conv_shape sh, size_t r, const float *d, float *dx) {
+    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
+    const size_t cin = (size_t)sh.cin;
+    const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
+    float *img = dx + r / ((size_t)wo * ho) * (size_t)sh.h * sh.w * cin;
+    const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
+    const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
+    if (kx_hi <= kx_lo) return;
+    const size_t len = (size_t)(kx_hi - kx_lo) * cin;
+    for (int ky = 0; ky < sh.k; ky++) {
+        const int iy = oy + ky - sh.pad;
+        if (iy < 0 || iy >= sh.h) continue;
+        float *dst = img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin;
+        const float *src = d + ((size_t)ky * sh.k + kx_lo) * cin;
+        size_t j = 0;
+        for (; j + TC_VW <= len; j += TC_VW) st(dst + j, ld(dst + j) + ld(src + j));
+        if (j < len) {
+            const int n = (int)(len - j);
+            stn(dst + j, ldn(dst + j, n) + ldn(src + j, n), n);
+        }
+    }
+}
+
 static void TC_FN(relu_forward)(size_t count, const float *x, float *y) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(y + i, VMAX(ld(x + i), (vf){0}));
@@ -506,6 +532,7 @@ const tc_isa_kernels TC_TABLE = {
     .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
     .im2col_row = TC_FN(im2col_row),
+    .col2im_row_add = TC_FN(col2im_row_add),
     .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
     .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
     .relu_forward = TC_FN(relu_forward),

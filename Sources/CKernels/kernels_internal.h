@@ -52,6 +52,8 @@ typedef struct {
                                 const int32_t *koff, int cout, float *dw);
     // d [k*k*Cin] = im2col row r of x (zero where the window leaves the image)
     void (*im2col_row)(tc_conv_shape s, const float *x, size_t r, float *d);
+    // dx [N][H][W][Cin] += the im2col row r's gradient d [k*k*Cin], scattered to its window
+    void (*col2im_row_add)(tc_conv_shape s, size_t r, const float *d, float *dx);
     void (*avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx);
     void (*relu_forward)(size_t count, const float *x, float *y);
