@@ -50,6 +50,12 @@ tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
 tc_gemm_ukernel tc_gemm_choose_ukernel_mn(const tc_isa_kernels *t, size_t M, size_t N) {
     const tc_gemm_ukernel u = tc_gemm_choose_ukernel(t, N);
     if (M <= (size_t)t->gemm_short.mr && u.mr > t->gemm_short.mr && N > (size_t)t->gemm_narrow.nr) return t->gemm_short;
+    // Few rows, wide outputs: the 8-row tile when it pads fewer rows (M = 8 and 16: a
+    // dense layer on a shard, LeNet-5's conv2 weight gradient); a shape-only choice.
+    const tc_gemm_ukernel o = t->gemm_octa;
+    if (M <= 2 * (size_t)u.mr && o.mr < u.mr && N > (size_t)t->gemm_narrow.nr &&
+        round_up(M, (size_t)o.mr) < round_up(M, (size_t)u.mr))
+        return o;
     return u;
 }
 

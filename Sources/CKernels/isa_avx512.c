@@ -13,6 +13,7 @@
 #define TC_HALF_TILE_SIZE 12x8
 #define TC_SHORT_TILE_SIZE 6x64
 #define TC_TAPS_TILE_SIZE 5x64
+#define TC_OCTA_TILE_SIZE 8x32
 #define TC_BLOCKING {192, 512, 16}  // KC, NC, MC panels
 #include "isa_kernels_template.h"
 #pragma clang attribute pop

@@ -2,7 +2,7 @@
 // and compiled once per ISA by isa_<name>.c, which defines:
 //   TC_VW (floats per vector), TC_MR_WIDE, TC_MR_NARROW, TC_FMA (0/1), TC_TABLE (table name),
 //   TC_ISA_SUFFIX (_avx512, ...), TC_WIDE_TILE / TC_NARROW_TILE / TC_HALF_TILE_SIZE /
-//   TC_SHORT_TILE_SIZE, TC_TAPS_TILE_SIZE (MRxNR, for the names), TC_BLOCKING (KC, NC, MC panels).
+//   TC_SHORT_TILE_SIZE, TC_TAPS_TILE_SIZE, TC_OCTA_TILE_SIZE (MRxNR, for the names), TC_BLOCKING (KC, NC, MC panels).
 // Microkernel tiles: wide = TC_MR_WIDE x 2 vectors, narrow = TC_MR_NARROW x 1 vector.
 // Every function is named by its contract and ISA (tc_gemm_f32_12x32_koff_avx512,
 // maxpool2x2_forward_avx2), so profiles and backtraces tell the paths apart.
@@ -122,6 +122,19 @@ DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _roff), 6, 4, koff[i] + k, vf, TC_
 #else
 #define TC_SHORT_TILE TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE)
 #define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE)
+#endif
+
+// Eight-row tile for products with few rows and wide outputs: a dense layer's forward pass
+// on a shard of 8 samples, the transposed weight gradient of a conv into 16 channels
+// (LeNet-5's conv2). 8 rows fit them exactly where 12-row tiles compute 12 and 24.
+// 8 x 2 vectors on AVX-512 (16 accumulators); below it the 6-row wide tile stays.
+#if TC_VW >= 16
+DEFINE_GEMM_UKERNEL(TC_UK(TC_OCTA_TILE_SIZE, ), 8, 2, i * lda + k, vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_OCTA_TILE_SIZE, _koff), 8, 2, i + koff[k], vf, TC_VW)
+DEFINE_GEMM_UKERNEL(TC_UK(TC_OCTA_TILE_SIZE, _roff), 8, 2, koff[i] + k, vf, TC_VW)
+#define TC_OCTA_TILE TC_TILE_ENTRY(8, 2 * TC_VW, TC_OCTA_TILE_SIZE)
+#else
+#define TC_OCTA_TILE TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE)
 #endif
 
 // Five-row tile for products with 5 x n rows: a 5x5 Cin = 1 conv's weight gradient has 25 tap
@@ -526,6 +539,7 @@ const tc_isa_kernels TC_TABLE = {
     .gemm_half = TC_HALF_TILE,
     .gemm_short = TC_SHORT_TILE,
     .gemm_taps = TC_TAPS_TILE,
+    .gemm_octa = TC_OCTA_TILE,
     .maxpool2x2_forward = TC_FN(maxpool2x2_forward),
     .maxpool2x2_backward = TC_FN(maxpool2x2_backward),
     .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),

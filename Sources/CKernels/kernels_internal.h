@@ -42,6 +42,7 @@ typedef struct {
     tc_gemm_ukernel gemm_half;    // nr = half a 512-bit vector: N <= 8 (= narrow below AVX-512)
     tc_gemm_ukernel gemm_short;   // mr = 6, nr = 4 vectors: M <= 6 (= wide below AVX-512, already 6 rows)
     tc_gemm_ukernel gemm_taps;    // mr = 5: tap counts of 5x5 kernels (chosen by padded work only)
+    tc_gemm_ukernel gemm_octa;    // mr = 8, nr = 2 vectors: 7-8 or 13-16 rows (= wide below AVX-512)
     void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx, int relu_mask);

@@ -110,7 +110,7 @@ struct DenseAndGemmKernelTests {
 
     @Test("GEMM with every transpose combination, accumulate, bias and ReLU",
           arguments: [(1, 1, 1), (5, 7, 3), (13, 33, 17), (37, 6, 200), (100, 100, 400), (12, 32, 193), (25, 120, 700),
-                     (6, 120, 50), (3, 70, 10), (6, 64, 385)])
+                     (6, 120, 50), (3, 70, 10), (6, 64, 385), (8, 120, 400), (16, 150, 384), (7, 40, 9), (15, 84, 200)])
     func gemm(_ dims: (Int, Int, Int)) throws {
         let (m, n, k) = dims
         var rng = TestRNG(UInt64(m * 131 + n * 17 + k))
