@@ -124,7 +124,11 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
     // plus about one cycle per element of the A operand, which is gathered either way.
     const size_t vw = (size_t)kt->vector_floats;
     const size_t cost1 = ((t + u1.mr - 1) / u1.mr * u1.mr) * ((co + u1.nr - 1) / u1.nr * u1.nr) / (2 * vw) + t;
-    const size_t cost2 = ((co + u2.mr - 1) / u2.mr * u2.mr) * ((t + u2.nr - 1) / u2.nr * u2.nr) / (2 * vw) + co;
+    // The swapped product also pays for transposing its t x Cout result once: per row that
+    // is nothing for a conv over hundreds of positions, and most of the work for a dense
+    // layer on a shard of 8 rows.
+    const size_t cost2 = ((co + u2.mr - 1) / u2.mr * u2.mr) * ((t + u2.nr - 1) / u2.nr * u2.nr) / (2 * vw) + co +
+                         t * co / rows;
     const int swapped = cost2 < cost1;
     float *col = workspace;                        // [ROW_BLOCK][taps]
     float *tr = col + (size_t)ROW_BLOCK * t + 16;  // [Cout][taps] when swapped
