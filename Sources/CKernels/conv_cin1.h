@@ -19,6 +19,6 @@ void tc_conv_cin1_forward(const tc_isa_kernels *t, tc_conv_shape s, const float 
 void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, const float *x,
                                    const float *dy, float *dw, int accumulate, float *workspace);
 /// db [Cout] (+)= column sums of dy [rows][Cout], rows in order.
-void tc_conv_bias_grad(size_t rows, int cout, const float *dy, float *db, int accumulate);
+void tc_conv_bias_grad(const tc_isa_kernels *t, size_t rows, int cout, const float *dy, float *db, int accumulate);
 
 #endif

@@ -416,6 +416,34 @@ static void TC_FN(col2im_row_add)(tc_conv_shape sh, size_t r, const float *d, fl
     }
 }
 
+// db [Cout] += column sums of dy [rows][Cout], rows in order (the scalar loop's additions,
+// so the same bits): up to 4 vectors of channels stay in registers over all rows.
+static inline vf TC_FN(ld_lanes)(const float *p, int lanes) { return lanes >= TC_VW ? ld(p) : ldn(p, lanes); }
+static inline void TC_FN(st_lanes)(float *p, vf v, int lanes) {
+    if (lanes >= TC_VW) st(p, v);
+    else stn(p, v, lanes);
+}
+static void TC_FN(bias_grad)(size_t rows, int cout, const float *dy, float *db) {
+    for (int c0 = 0; c0 < cout; c0 += 4 * TC_VW) {
+        const int n = cout - c0 < 4 * TC_VW ? cout - c0 : 4 * TC_VW;
+        const int nv = (n + TC_VW - 1) / TC_VW, tail = n - (nv - 1) * TC_VW;
+        vf acc[4] = {{0}, {0}, {0}, {0}};
+        for (int j = 0; j < nv; j++) acc[j] = TC_FN(ld_lanes)(db + c0 + j * TC_VW, j == nv - 1 ? tail : TC_VW);
+        if (nv == 4 && tail == TC_VW) {  // the common case: four whole vectors, no masks
+            for (size_t r = 0; r < rows; r++) {
+                const float *p = dy + r * (size_t)cout + c0;
+                for (int j = 0; j < 4; j++) acc[j] += ld(p + j * TC_VW);
+            }
+        } else {
+            for (size_t r = 0; r < rows; r++) {
+                const float *p = dy + r * (size_t)cout + c0;
+                for (int j = 0; j < nv; j++) acc[j] += TC_FN(ld_lanes)(p + j * TC_VW, j == nv - 1 ? tail : TC_VW);
+            }
+        }
+        for (int j = 0; j < nv; j++) TC_FN(st_lanes)(db + c0 + j * TC_VW, acc[j], j == nv - 1 ? tail : TC_VW);
+    }
+}
+
 static void TC_FN(relu_forward)(size_t count, const float *x, float *y) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(y + i, VMAX(ld(x + i), (vf){0}));
@@ -546,6 +574,7 @@ const tc_isa_kernels TC_TABLE = {
     .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
     .im2col_row = TC_FN(im2col_row),
+    .bias_grad = TC_FN(bias_grad),
     .col2im_row_add = TC_FN(col2im_row_add),
     .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
     .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
