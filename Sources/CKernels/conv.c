@@ -96,10 +96,11 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, f
     }
 }
 
-void tc_conv_bias_grad(const tc_isa_kernels *t, size_t rows, int cout, const float *dy, float *db, int accumulate) {
+void tc_conv_bias_grad(const tc_isa_kernels *t, size_t images, size_t rows, int cout, const float *dy, float *db,
+                       int accumulate) {
     if (!db) return;
     if (!accumulate) memset(db, 0, (size_t)cout * sizeof(float));
-    t->bias_grad(rows, cout, dy, db);
+    t->bias_grad(images, rows, cout, dy, db);
 }
 
 // dw [k*k*Cin][Cout] (+)= im2col(x)^T * dy, ROW_BLOCK rows of the column matrix at a
@@ -112,7 +113,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
     const tc_isa_kernels *kt = tc_active_kernels();
     if (tc_conv_cin1_direct(s)) {
         tc_conv_cin1_backward_weights(kt, s, x, dy, dw, accumulate, workspace);
-        tc_conv_bias_grad(kt, (size_t)s.n * out_h(s) * out_w(s), s.cout, dy, db, accumulate);
+        tc_conv_bias_grad(kt, (size_t)s.n, (size_t)out_h(s) * out_w(s), s.cout, dy, db, accumulate);
         return;
     }
     const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
@@ -150,7 +151,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
         for (size_t i = 0; i < t; i++)
             for (size_t j = 0; j < co; j++)
                 dw[i * co + j] = (accumulate ? dw[i * co + j] : 0.0f) + tr[j * t + i];
-    tc_conv_bias_grad(kt, rows, s.cout, dy, db, accumulate);
+    tc_conv_bias_grad(kt, (size_t)s.n, (size_t)out_h(s) * out_w(s), s.cout, dy, db, accumulate);
 }
 
 // ---------------------------------------------------------------- dense

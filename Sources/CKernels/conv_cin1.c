@@ -235,7 +235,7 @@ void tc_conv2d_relu_maxpool_backward(tc_conv_shape s, const float *x, const floa
         const int acc = accumulate || n > 0;
         const float *xn = x + (size_t)n * s.h * s.w;
         tc_conv_cin1_backward_weights(t, one, xn, dconv, dw, acc, ws);
-        tc_conv_bias_grad(t, (size_t)ho * wo, s.cout, dconv, db, acc);
+        tc_conv_bias_grad(t, 1, (size_t)ho * wo, s.cout, dconv, db, acc);
         if (dx) tc_conv2d_backward_data(one, dconv, w, dx + (size_t)n * s.h * s.w, ws);
     }
 }

@@ -18,7 +18,9 @@ void tc_conv_cin1_forward(const tc_isa_kernels *t, tc_conv_shape s, const float 
 /// dw [taps][Cout] (+)= im2col(x)^T dy (no bias gradient)
 void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, const float *x,
                                    const float *dy, float *dw, int accumulate, float *workspace);
-/// db [Cout] (+)= column sums of dy [rows][Cout], rows in order.
-void tc_conv_bias_grad(const tc_isa_kernels *t, size_t rows, int cout, const float *dy, float *db, int accumulate);
+/// db [Cout] (+)= column sums of dy [images][rows][Cout], image by image (the order is the
+/// ISA kernel's: the same for one call over n images as for n calls over one).
+void tc_conv_bias_grad(const tc_isa_kernels *t, size_t images, size_t rows, int cout, const float *dy, float *db,
+                       int accumulate);
 
 #endif

@@ -416,33 +416,55 @@ static void TC_FN(col2im_row_add)(tc_conv_shape sh, size_t r, const float *d, fl
     }
 }
 
-// db [Cout] += column sums of dy [rows][Cout], rows in order (the scalar loop's additions,
-// so the same bits): up to 4 vectors of channels stay in registers over all rows.
+// db [Cout] += sum over images of that image's column sum of dy [images][rows][Cout], each
+// image's sum taken as ((p0 + p1) + (p2 + p3)) with pj the in-order sum of its rows r = j
+// mod 4: four independent chains instead of one serial chain per channel (which made a
+// 6-channel bias gradient latency-bound), and an order that is the same whether a caller
+// passes one image or many (the fused conv + pool calls it per image).
 static inline vf TC_FN(ld_lanes)(const float *p, int lanes) { return lanes >= TC_VW ? ld(p) : ldn(p, lanes); }
 static inline void TC_FN(st_lanes)(float *p, vf v, int lanes) {
     if (lanes >= TC_VW) st(p, v);
     else stn(p, v, lanes);
 }
-static void TC_FN(bias_grad)(size_t rows, int cout, const float *dy, float *db) {
-    for (int c0 = 0; c0 < cout; c0 += 4 * TC_VW) {
-        const int n = cout - c0 < 4 * TC_VW ? cout - c0 : 4 * TC_VW;
+#define TC_BIAS_ROWS(LOAD)                                                                   \
+    for (size_t im = 0; im < images; im++) {                                                 \
+        vf p0[2] = {{0}, {0}}, p1[2] = {{0}, {0}}, p2[2] = {{0}, {0}}, p3[2] = {{0}, {0}};   \
+        const float *q = dy + im * rows * (size_t)cout + c0;                                 \
+        const size_t step = (size_t)cout;                                                    \
+        size_t r = 0;                                                                        \
+        for (; r + 4 <= rows; r += 4, q += 4 * step)                                         \
+            for (int j = 0; j < nv; j++) {                                                   \
+                p0[j] += LOAD(q + j * TC_VW);                                                \
+                p1[j] += LOAD(q + step + j * TC_VW);                                         \
+                p2[j] += LOAD(q + 2 * step + j * TC_VW);                                     \
+                p3[j] += LOAD(q + 3 * step + j * TC_VW);                                     \
+            }                                                                                \
+        for (int j = 0; j < nv; j++) {  /* rows r .. rows-1 go to p0, p1, p2 in turn */     \
+            if (r < rows) p0[j] += LOAD(q + j * TC_VW);                                      \
+            if (r + 1 < rows) p1[j] += LOAD(q + step + j * TC_VW);                           \
+            if (r + 2 < rows) p2[j] += LOAD(q + 2 * step + j * TC_VW);                       \
+        }                                                                                    \
+        for (int j = 0; j < nv; j++) acc[j] += (p0[j] + p1[j]) + (p2[j] + p3[j]);            \
+    }
+static void TC_FN(bias_grad)(size_t images, size_t rows, int cout, const float *dy, float *db) {
+    for (int c0 = 0; c0 < cout; c0 += 2 * TC_VW) {
+        const int n = cout - c0 < 2 * TC_VW ? cout - c0 : 2 * TC_VW;
         const int nv = (n + TC_VW - 1) / TC_VW, tail = n - (nv - 1) * TC_VW;
-        vf acc[4] = {{0}, {0}, {0}, {0}};
+        vf acc[2] = {{0}, {0}};
         for (int j = 0; j < nv; j++) acc[j] = TC_FN(ld_lanes)(db + c0 + j * TC_VW, j == nv - 1 ? tail : TC_VW);
-        if (nv == 4 && tail == TC_VW) {  // the common case: four whole vectors, no masks
-            for (size_t r = 0; r < rows; r++) {
-                const float *p = dy + r * (size_t)cout + c0;
-                for (int j = 0; j < 4; j++) acc[j] += ld(p + j * TC_VW);
-            }
+        if (tail == TC_VW) {  // whole vectors, no masks
+#define TC_LD_WHOLE(ptr) ld(ptr)
+            TC_BIAS_ROWS(TC_LD_WHOLE)
+#undef TC_LD_WHOLE
         } else {
-            for (size_t r = 0; r < rows; r++) {
-                const float *p = dy + r * (size_t)cout + c0;
-                for (int j = 0; j < nv; j++) acc[j] += TC_FN(ld_lanes)(p + j * TC_VW, j == nv - 1 ? tail : TC_VW);
-            }
+#define TC_LD_TAIL(ptr) TC_FN(ld_lanes)((ptr), j == nv - 1 ? tail : TC_VW)
+            TC_BIAS_ROWS(TC_LD_TAIL)
+#undef TC_LD_TAIL
         }
         for (int j = 0; j < nv; j++) TC_FN(st_lanes)(db + c0 + j * TC_VW, acc[j], j == nv - 1 ? tail : TC_VW);
     }
 }
+#undef TC_BIAS_ROWS
 
 static void TC_FN(relu_forward)(size_t count, const float *x, float *y) {
     size_t i = 0;

@@ -51,8 +51,8 @@ typedef struct {
                                      float *dx);
     void (*conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
                                 const int32_t *koff, int cout, float *dw);
-    // db [Cout] += column sums of dy [rows][Cout], rows in order
-    void (*bias_grad)(size_t rows, int cout, const float *dy, float *db);
+    // db [Cout] += column sums of dy [images][rows][Cout] (order: isa_kernels_template.h)
+    void (*bias_grad)(size_t images, size_t rows, int cout, const float *dy, float *db);
     // d [k*k*Cin] = im2col row r of x (zero where the window leaves the image)
     void (*im2col_row)(tc_conv_shape s, const float *x, size_t r, float *d);
     // dx [N][H][W][Cin] += the im2col row r's gradient d [k*k*Cin], scattered to its window
