@@ -69,16 +69,19 @@ static void cin1_forward_init(cin1_forward_ctx *f, const tc_isa_kernels *t, tc_c
     memset(f->plane, 0, ((size_t)hp * f->wp + CIN1_SLACK) * sizeof(float));
 }
 
-// yrow [Wo][Cout] = output row oy of the image currently in the plane.
-static void cin1_forward_row(const cin1_forward_ctx *f, int oy, float *yrow) {
+// yrow [Wo][ldc] = output row oy of the image currently in the plane. With ldc >= Cout
+// rounded up to the tile width, every column panel is written whole (the padded channels
+// get ReLU(0 + 0) = 0), so no tile goes through the edge-tile copy for its columns.
+static void cin1_forward_row(const cin1_forward_ctx *f, int oy, float *yrow, size_t ldc) {
     const size_t MR = (size_t)f->uk.mr, NR = (size_t)f->uk.nr, co = f->co;
+    const int whole = ldc >= (co + NR - 1) / NR * NR;
     for (size_t ox0 = 0; ox0 < (size_t)f->wo; ox0 += MR) {
         const size_t mr = (size_t)f->wo - ox0 < MR ? (size_t)f->wo - ox0 : MR;
         const float *a = f->plane + (size_t)oy * f->wp + ox0;
         // ragged tiles: rows past mr read inside the plane's slack and are dropped
         for (size_t jr = 0; jr < co; jr += NR)
-            tc_ukernel_tile(f->uk.fn_koff, f->uk.mr, f->uk.nr, mr, co - jr < NR ? co - jr : NR, f->K, a, 1,
-                            f->bpack + jr * f->K, NR, yrow + ox0 * co + jr, co, f->bias_pad + jr, f->flags, f->koff);
+            tc_ukernel_tile(f->uk.fn_koff, f->uk.mr, f->uk.nr, mr, whole || co - jr >= NR ? NR : co - jr, f->K, a, 1,
+                            f->bpack + jr * f->K, NR, yrow + ox0 * ldc + jr, ldc, f->bias_pad + jr, f->flags, f->koff);
     }
 }
 
@@ -89,7 +92,7 @@ void tc_conv_cin1_forward(const tc_isa_kernels *t, tc_conv_shape s, const float 
     const int ho = tc_conv_out_h(s);
     for (int n = 0; n < s.n; n++) {
         tc_fill_padded_plane(s, x, n, f.plane);
-        for (int oy = 0; oy < ho; oy++) cin1_forward_row(&f, oy, y + ((size_t)n * ho + oy) * f.wo * f.co);
+        for (int oy = 0; oy < ho; oy++) cin1_forward_row(&f, oy, y + ((size_t)n * ho + oy) * f.wo * f.co, f.co);
     }
 }
 
@@ -193,10 +196,17 @@ int tc_conv2d_relu_maxpool_fusable(tc_conv_shape s) {
     return tc_conv_cin1_direct(s) && tc_conv_out_h(s) >= 2 && tc_conv_out_w(s) >= 2;
 }
 
+// The fused kernels' own scratch at the start of the workspace: one image's conv-output
+// gradient (backward) or two conv rows with channels padded to a tile (forward); the conv's
+// workspace follows.
+static size_t fused_scratch_floats(tc_conv_shape s) {
+    const size_t wo = (size_t)tc_conv_out_w(s), grad = (size_t)tc_conv_out_h(s) * wo * s.cout;
+    const size_t rows = 2 * wo * ((size_t)s.cout + TC_MAX_NR);
+    return (grad > rows ? grad : rows) + 64;
+}
+
 size_t tc_conv2d_relu_maxpool_workspace_floats(tc_conv_shape s) {
-    // one image's conv-output gradient (backward; the forward's two rows fit in it), then
-    // the conv's own workspace
-    return (size_t)tc_conv_out_h(s) * tc_conv_out_w(s) * s.cout + 64 + tc_conv2d_workspace_floats(s);
+    return fused_scratch_floats(s) + tc_conv2d_workspace_floats(s);
 }
 
 void tc_conv2d_relu_maxpool_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
@@ -204,17 +214,19 @@ void tc_conv2d_relu_maxpool_forward(tc_conv_shape s, const float *x, const float
     assert(tc_conv2d_relu_maxpool_fusable(s) && s.n > 0 && x && w && y && code && workspace);
     const tc_isa_kernels *t = tc_active_kernels();
     const int ho = tc_conv_out_h(s), wo = tc_conv_out_w(s), po = ho / 2, pw = wo / 2;
-    const size_t co = (size_t)s.cout, row = (size_t)wo * co;
-    float *rows = workspace;  // [2][Wo][Cout]
+    const size_t co = (size_t)s.cout;
     cin1_forward_ctx f;
-    cin1_forward_init(&f, t, s, w, b, 1, workspace + (size_t)ho * row + 64);
+    cin1_forward_init(&f, t, s, w, b, 1, workspace + fused_scratch_floats(s));
+    const size_t ldc = (co + (size_t)f.uk.nr - 1) / (size_t)f.uk.nr * (size_t)f.uk.nr;  // channels padded to the tile
+    const size_t row = (size_t)wo * ldc;
+    float *rows = workspace;  // [2][Wo][ldc]
     for (int n = 0; n < s.n; n++) {
         tc_fill_padded_plane(s, x, n, f.plane);
         for (int p = 0; p < po; p++) {  // an odd last conv row is dropped by the pool: not computed
-            cin1_forward_row(&f, 2 * p, rows);
-            cin1_forward_row(&f, 2 * p + 1, rows + row);
+            cin1_forward_row(&f, 2 * p, rows, ldc);
+            cin1_forward_row(&f, 2 * p + 1, rows + row, ldc);
             const size_t q = ((size_t)n * po + p) * pw * co;
-            t->maxpool2x2_forward_code(1, 2, wo, s.cout, rows, y + q, code + q);
+            t->maxpool2x2_forward_code(1, 2, wo, s.cout, (int)ldc, rows, y + q, code + q);
         }
     }
 }
@@ -225,9 +237,9 @@ void tc_conv2d_relu_maxpool_backward(tc_conv_shape s, const float *x, const floa
     assert(tc_conv2d_relu_maxpool_fusable(s) && s.n > 0 && x && w && code && dy && dw && workspace);
     const tc_isa_kernels *t = tc_active_kernels();
     const int ho = tc_conv_out_h(s), wo = tc_conv_out_w(s);
-    const size_t pooled = (size_t)(ho / 2) * (wo / 2) * s.cout, conv_out = (size_t)ho * wo * s.cout;
+    const size_t pooled = (size_t)(ho / 2) * (wo / 2) * s.cout;
     float *dconv = workspace;  // [Ho][Wo][Cout] of one image
-    float *ws = workspace + conv_out + 64;
+    float *ws = workspace + fused_scratch_floats(s);
     tc_conv_shape one = s;
     one.n = 1;
     for (int n = 0; n < s.n; n++) {

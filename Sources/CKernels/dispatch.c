@@ -119,7 +119,7 @@ void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const fl
 }
 void tc_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code) {
     assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y && code);
-    tc_active_kernels()->maxpool2x2_forward_code(n, h, w, c, x, y, code);
+    tc_active_kernels()->maxpool2x2_forward_code(n, h, w, c, c, x, y, code);
 }
 void tc_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy, float *dx) {
     assert(n > 0 && h >= 2 && w >= 2 && c > 0 && code && dy && dx);

@@ -226,16 +226,17 @@ static inline vi TC_FN(load_bytes)(const uint8_t *p, int lanes) {
     }
     return __builtin_convertvector(b, vi);
 }
-static void TC_FN(maxpool2x2_forward_code)(int n, int h, int w, int c, const float *x, float *y,
+// xc: x's channel stride (>= c; the fused conv's row buffer pads channels to its tile).
+static void TC_FN(maxpool2x2_forward_code)(int n, int h, int w, int c, int xc, const float *x, float *y,
                                            uint8_t *code) {
     const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * c;
+    const size_t row = (size_t)w * xc;
     for (int s = 0; s < n; s++) {
         const float *xs = x + (size_t)s * h * row;
         for (int oy = 0; oy < ho; oy++)
             for (int ox = 0; ox < wo; ox++) {
-                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
-                const float *p[4] = {p0, p0 + c, p0 + row, p0 + row + c};
+                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * xc;
+                const float *p[4] = {p0, p0 + xc, p0 + row, p0 + row + xc};
                 const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
                 for (int ch = 0; ch < c; ch += TC_VW) {
                     const int lanes = c - ch;

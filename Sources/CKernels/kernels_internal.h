@@ -46,7 +46,7 @@ typedef struct {
     void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx, int relu_mask);
-    void (*maxpool2x2_forward_code)(int n, int h, int w, int c, const float *x, float *y, uint8_t *code);
+    void (*maxpool2x2_forward_code)(int n, int h, int w, int c, int xc, const float *x, float *y, uint8_t *code);
     void (*maxpool2x2_backward_code)(int n, int h, int w, int c, const uint8_t *code, const float *dy,
                                      float *dx);
     void (*conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
