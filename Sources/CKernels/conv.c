@@ -55,11 +55,10 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
 // is 1 or 6), then is scattered back into dx. Done ROW_BLOCK rows at a time so the
 // column buffer stays small and in cache.
 
-// dx += col2im(dcol rows r0 .. r0+rb): ISA template col2im_row_add, row by row in order
+// dx += col2im(dcol rows r0 .. r0+rb): ISA template col2im_rows_add, row by row in order
 // (each dx element receives its terms in the same order whatever the block size).
 static void col2im_add(const tc_isa_kernels *t, tc_conv_shape s, size_t r0, size_t rb, const float *dcol, float *dx) {
-    const size_t T = taps(s);
-    for (size_t i = 0; i < rb; i++) t->col2im_row_add(s, r0 + i, dcol + i * T, dx);
+    t->col2im_rows_add(s, r0, rb, dcol, taps(s), dx);
 }
 
 void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx,

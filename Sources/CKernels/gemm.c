@@ -105,8 +105,7 @@ static void rows_strided(const tc_panel_source *s, size_t i0, size_t mi, size_t 
 }
 
 void tc_im2col_rows(const tc_isa_kernels *t, tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst) {
-    const size_t taps = (size_t)s.k * s.k * s.cin;
-    for (size_t i = 0; i < rows; i++) t->im2col_row(s, x, r0 + i, dst + i * taps);
+    t->im2col_rows(s, x, r0, rows, dst, (size_t)s.k * s.k * s.cin);
 }
 
 // Taps k0 .. k0+kc of im2col rows (when K is split into several KC blocks).
@@ -115,12 +114,10 @@ static void rows_im2col(const tc_isa_kernels *t, const tc_panel_source *s, size_
     const tc_conv_shape sh = s->s;
     const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
     const size_t cin = (size_t)sh.cin, K = (size_t)sh.k * sh.k * cin;
-    for (size_t i = 0; i < mi; i++) {
+    const int whole = k0 == 0 && kc == K;  // whole rows (K within one block): the ISA's row copier
+    if (whole) t->im2col_rows(sh, s->p, i0, mi, dst, kc);
+    for (size_t i = 0; i < (whole ? 0 : mi); i++) {
         float *d = dst + i * kc;
-        if (k0 == 0 && kc == K) {
-            t->im2col_row(sh, s->p, i0 + i, d);
-            continue;
-        }
         const size_t r = i0 + i;
         const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
         const float *img = s->p + r / ((size_t)wo * ho) * (size_t)sh.h * sh.w * cin;

@@ -370,49 +370,62 @@ static inline void TC_FN(zero_run)(float *d, size_t n) {
     for (; j + TC_VW <= n; j += TC_VW) st(d + j, (vf){0});
     if (j < n) stn(d + j, (vf){0}, (int)(n - j));
 }
-static void TC_FN(im2col_row)(tc_conv_shape sh, const float *x, size_t r, float *d) {
+// Rows r0 .. r0+rows of the column matrix, row i at d + i * ldd. The row's (image, oy, ox)
+// is stepped, not divided out per row (three integer divisions cost more than the copy).
+static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size_t rows, float *d, size_t ldd) {
     const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
-    const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin;
-    const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
-    const size_t n = r / ((size_t)wo * ho);
-    const float *img = x + n * (size_t)sh.h * sh.w * cin;
-    const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
-    const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
-    for (int ky = 0; ky < sh.k; ky++, d += krow) {
-        const int iy = oy + ky - sh.pad;
-        if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
-            TC_FN(zero_run)(d, krow);
-            continue;
+    const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin, image = (size_t)sh.h * sh.w * cin;
+    int ox = (int)(r0 % (size_t)wo), oy = (int)((r0 / (size_t)wo) % (size_t)ho);
+    const float *img = x + r0 / ((size_t)wo * ho) * image;
+    for (size_t i = 0; i < rows; i++, d += ldd) {
+        const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
+        const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
+        float *dr = d;
+        for (int ky = 0; ky < sh.k; ky++, dr += krow) {
+            const int iy = oy + ky - sh.pad;
+            if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
+                TC_FN(zero_run)(dr, krow);
+                continue;
+            }
+            if (kx_lo > 0) TC_FN(zero_run)(dr, (size_t)kx_lo * cin);
+            TC_FN(copy_run)(dr + (size_t)kx_lo * cin, img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin,
+                            (size_t)(kx_hi - kx_lo) * cin);
+            if (kx_hi < sh.k) TC_FN(zero_run)(dr + (size_t)kx_hi * cin, (size_t)(sh.k - kx_hi) * cin);
         }
-        if (kx_lo > 0) TC_FN(zero_run)(d, (size_t)kx_lo * cin);
-        TC_FN(copy_run)(d + (size_t)kx_lo * cin, img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin,
-                        (size_t)(kx_hi - kx_lo) * cin);
-        if (kx_hi < sh.k) TC_FN(zero_run)(d + (size_t)kx_hi * cin, (size_t)(sh.k - kx_hi) * cin);
+        if (++ox == wo) {
+            ox = 0;
+            if (++oy == ho) { oy = 0; img += image; }
+        }
     }
 }
 
 // The inverse scatter: for each kernel row, the in-bounds kx span is one contiguous run in
 // both d and NHWC dx, added in vectors (the same additions in the same order as element by
 // element, so the same bits).
-static void TC_FN(col2im_row_add)(tc_conv_shape sh, size_t r, const float *d, float *dx) {
+static void TC_FN(col2im_rows_add)(tc_conv_shape sh, size_t r0, size_t rows, const float *d, size_t ldd, float *dx) {
     const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
-    const size_t cin = (size_t)sh.cin;
-    const int ox = (int)(r % (size_t)wo), oy = (int)((r / (size_t)wo) % (size_t)ho);
-    float *img = dx + r / ((size_t)wo * ho) * (size_t)sh.h * sh.w * cin;
-    const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
-    const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
-    if (kx_hi <= kx_lo) return;
-    const size_t len = (size_t)(kx_hi - kx_lo) * cin;
-    for (int ky = 0; ky < sh.k; ky++) {
-        const int iy = oy + ky - sh.pad;
-        if (iy < 0 || iy >= sh.h) continue;
-        float *dst = img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin;
-        const float *src = d + ((size_t)ky * sh.k + kx_lo) * cin;
-        size_t j = 0;
-        for (; j + TC_VW <= len; j += TC_VW) st(dst + j, ld(dst + j) + ld(src + j));
-        if (j < len) {
-            const int n = (int)(len - j);
-            stn(dst + j, ldn(dst + j, n) + ldn(src + j, n), n);
+    const size_t cin = (size_t)sh.cin, image = (size_t)sh.h * sh.w * cin;
+    int ox = (int)(r0 % (size_t)wo), oy = (int)((r0 / (size_t)wo) % (size_t)ho);
+    float *img = dx + r0 / ((size_t)wo * ho) * image;
+    for (size_t i = 0; i < rows; i++, d += ldd) {
+        const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
+        const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
+        const size_t len = kx_hi > kx_lo ? (size_t)(kx_hi - kx_lo) * cin : 0;
+        for (int ky = 0; ky < sh.k && len > 0; ky++) {
+            const int iy = oy + ky - sh.pad;
+            if (iy < 0 || iy >= sh.h) continue;
+            float *dst = img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin;
+            const float *src = d + ((size_t)ky * sh.k + kx_lo) * cin;
+            size_t j = 0;
+            for (; j + TC_VW <= len; j += TC_VW) st(dst + j, ld(dst + j) + ld(src + j));
+            if (j < len) {
+                const int n = (int)(len - j);
+                stn(dst + j, ldn(dst + j, n) + ldn(src + j, n), n);
+            }
+        }
+        if (++ox == wo) {
+            ox = 0;
+            if (++oy == ho) { oy = 0; img += image; }
         }
     }
 }
@@ -596,9 +609,9 @@ const tc_isa_kernels TC_TABLE = {
     .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),
     .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
-    .im2col_row = TC_FN(im2col_row),
+    .im2col_rows = TC_FN(im2col_rows),
     .bias_grad = TC_FN(bias_grad),
-    .col2im_row_add = TC_FN(col2im_row_add),
+    .col2im_rows_add = TC_FN(col2im_rows_add),
     .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
     .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
     .relu_forward = TC_FN(relu_forward),

@@ -53,10 +53,11 @@ typedef struct {
                                 const int32_t *koff, int cout, float *dw);
     // db [Cout] += column sums of dy [images][rows][Cout] (order: isa_kernels_template.h)
     void (*bias_grad)(size_t images, size_t rows, int cout, const float *dy, float *db);
-    // d [k*k*Cin] = im2col row r of x (zero where the window leaves the image)
-    void (*im2col_row)(tc_conv_shape s, const float *x, size_t r, float *d);
-    // dx [N][H][W][Cin] += the im2col row r's gradient d [k*k*Cin], scattered to its window
-    void (*col2im_row_add)(tc_conv_shape s, size_t r, const float *d, float *dx);
+    // d [rows][ld] = im2col rows r0 .. r0+rows of x (k*k*Cin each; zero outside the image)
+    void (*im2col_rows)(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *d, size_t ld);
+    // dx [N][H][W][Cin] += the gradients d [rows][ld] of im2col rows r0.., scattered to their
+    // windows in row order
+    void (*col2im_rows_add)(tc_conv_shape s, size_t r0, size_t rows, const float *d, size_t ld, float *dx);
     void (*avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
     void (*avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx);
     void (*relu_forward)(size_t count, const float *x, float *y);
