@@ -81,10 +81,17 @@ struct ConvMaxPoolTests {
                 k.backward(batch: s.batch, x: xb.pointer, weights: wb.pointer, code: cp.baseAddress!, dy: dyb.pointer, dx: dx.pointer,
                            dw: dw.pointer, db: db.pointer, accumulate: false, workspace: ws.pointer)
             }
+            // without an input gradient (as for a first layer)
+            let dwFirst = FloatBuffer(count: s.weightCount, value: .nan), dbFirst = FloatBuffer(count: s.outChannels, value: .nan)
+            code.withUnsafeBufferPointer { cp in
+                k.backward(batch: s.batch, x: xb.pointer, weights: wb.pointer, code: cp.baseAddress!, dy: dyb.pointer, dx: nil,
+                           dw: dwFirst.pointer, db: dbFirst.pointer, accumulate: false, workspace: ws.pointer)
+            }
             let tag = "\(s) on \(isa)"
             #expect(code == refCode, "codes \(tag)")
             for (name, got, want) in [("pooled output", y.array, refY), ("input gradient", dx.array, refDX),
-                                      ("weight gradient", dw.array, refDW), ("bias gradient", db.array, refDB)] {
+                                      ("weight gradient", dw.array, refDW), ("bias gradient", db.array, refDB),
+                                      ("weight gradient, no dx", dwFirst.array, refDW), ("bias gradient, no dx", dbFirst.array, refDB)] {
                 let i = firstBitDifference(got, want)
                 #expect(i == nil, "\(name) \(tag): index \(i ?? -1): got \(i.map { got[$0] } ?? 0), want \(i.map { want[$0] } ?? 0)")
             }
