@@ -146,23 +146,28 @@ DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, _koff), 5, TC_TAPS_NV, i + koff[k],
 DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, _roff), 5, TC_TAPS_NV, koff[i] + k, vf, TC_VW)
 #define TC_TAPS_TILE TC_TILE_ENTRY(5, TC_TAPS_NV * TC_VW, TC_TAPS_TILE_SIZE)
 
+// Every 2x2 window of x [N][H][W][*] (channel stride xc; the odd trailing row or column is
+// left out), one vector of channels at a time: o[4] are the offsets in x of the window's
+// elements (00, 01, 10, 11), q the offset of its output element in [N][H/2][W/2][C], ch the
+// first channel and lanes = C - ch (LDC / STC mask a narrower tail). The body goes last.
+#define TC_FOR_EACH_POOL_WINDOW(n, h, w, c, xc, ...)                                              \
+    for (int s_ = 0; s_ < (n); s_++)                                                             \
+        for (int oy_ = 0; oy_ < (h) / 2; oy_++)                                                  \
+            for (int ox_ = 0; ox_ < (w) / 2; ox_++) {                                            \
+                const size_t row_ = (size_t)(w) * (size_t)(xc);                                   \
+                const size_t o0_ = ((size_t)s_ * (h) + 2 * oy_) * row_ + (size_t)(2 * ox_) * (xc); \
+                const size_t o[4] = {o0_, o0_ + (xc), o0_ + row_, o0_ + row_ + (xc)};             \
+                const size_t q = (((size_t)s_ * ((h) / 2) + oy_) * ((w) / 2) + ox_) * (size_t)(c); \
+                for (int ch = 0; ch < (c); ch += TC_VW) {                                         \
+                    const int lanes = (c) - ch;                                                   \
+                    __VA_ARGS__                                                                   \
+                }                                                                                 \
+            }
+
 // x [N][H][W][C] -> y [N][H/2][W/2][C]; vectors run along C, a narrower tail masked.
 static void TC_FN(maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
-    const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * c;
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (size_t)s * h * row;
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
-                const float *p1 = p0 + row;
-                float *q = y + (((size_t)s * ho + oy) * wo + ox) * c;
-                for (int ch = 0; ch < c; ch += TC_VW) {
-                    const int lanes = c - ch;
-                    STC(q + ch, VMAX(VMAX(LDC(p0 + ch), LDC(p0 + c + ch)), VMAX(LDC(p1 + ch), LDC(p1 + c + ch))));
-                }
-            }
-    }
+    TC_FOR_EACH_POOL_WINDOW(n, h, w, c, c,
+        STC(y + q + ch, VMAX(VMAX(LDC(x + o[0] + ch), LDC(x + o[1] + ch)), VMAX(LDC(x + o[2] + ch), LDC(x + o[3] + ch))));)
 }
 
 // The gradient goes to the first window element (00, 01, 10, 11) equal to the max;
@@ -170,29 +175,16 @@ static void TC_FN(maxpool2x2_forward)(int n, int h, int w, int c, const float *x
 static void TC_FN(maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
                                 const float *dy, float *dx, int relu_mask) {
     const vi keep_all = relu_mask ? (vi){0} : ~(vi){0};
-    const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * c;
-    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
-    for (int s = 0; s < n; s++) {
-        const size_t base = (size_t)s * h * row;
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                const size_t o0 = base + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
-                const size_t o[4] = {o0, o0 + c, o0 + row, o0 + row + c};
-                const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
-                for (int ch = 0; ch < c; ch += TC_VW) {
-                    const int lanes = c - ch;
-                    const vf m = LDC(y + q + ch);
-                    const vf g = (vf)((vi)LDC(dy + q + ch) & ((m > (vf){0}) | keep_all));
-                    vi free = ~(vi){0};
-                    for (int j = 0; j < 4; j++) {
-                        const vi hit = (LDC(x + o[j] + ch) == m) & free;
-                        free &= ~hit;
-                        STC(dx + o[j] + ch, (vf)((vi)g & hit));
-                    }
-                }
-            }
-    }
+    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    TC_FOR_EACH_POOL_WINDOW(n, h, w, c, c,
+        const vf m = LDC(y + q + ch);
+        const vf g = (vf)((vi)LDC(dy + q + ch) & ((m > (vf){0}) | keep_all));
+        vi free = ~(vi){0};
+        for (int j = 0; j < 4; j++) {
+            const vi hit = (LDC(x + o[j] + ch) == m) & free;
+            free &= ~hit;
+            STC(dx + o[j] + ch, (vf)((vi)g & hit));
+        })
 }
 
 // Max pool that also writes, per output element, a code byte: bits 0-1 the window index
@@ -229,97 +221,44 @@ static inline vi TC_FN(load_bytes)(const uint8_t *p, int lanes) {
 // xc: x's channel stride (>= c; the fused conv's row buffer pads channels to its tile).
 static void TC_FN(maxpool2x2_forward_code)(int n, int h, int w, int c, int xc, const float *x, float *y,
                                            uint8_t *code) {
-    const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * xc;
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (size_t)s * h * row;
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * xc;
-                const float *p[4] = {p0, p0 + xc, p0 + row, p0 + row + xc};
-                const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
-                for (int ch = 0; ch < c; ch += TC_VW) {
-                    const int lanes = c - ch;
-                    const vf v[4] = {LDC(p[0] + ch), LDC(p[1] + ch), LDC(p[2] + ch), LDC(p[3] + ch)};
-                    const vf m = VMAX(VMAX(v[0], v[1]), VMAX(v[2], v[3]));
-                    vi free = ~(vi){0}, k = (m > (vf){0}) & 4;
-                    for (int j = 0; j < 4; j++) {
-                        const vi hit = (v[j] == m) & free;
-                        free &= ~hit;
-                        k |= hit & j;
-                    }
-                    STC(y + q + ch, m);
-                    TC_FN(store_bytes)(code + q + ch, k, lanes);
-                }
-            }
-    }
+    TC_FOR_EACH_POOL_WINDOW(n, h, w, c, xc,
+        const vf v[4] = {LDC(x + o[0] + ch), LDC(x + o[1] + ch), LDC(x + o[2] + ch), LDC(x + o[3] + ch)};
+        const vf m = VMAX(VMAX(v[0], v[1]), VMAX(v[2], v[3]));
+        vi free = ~(vi){0}, k = (m > (vf){0}) & 4;
+        for (int j = 0; j < 4; j++) {
+            const vi hit = (v[j] == m) & free;
+            free &= ~hit;
+            k |= hit & j;
+        }
+        STC(y + q + ch, m);
+        TC_FN(store_bytes)(code + q + ch, k, lanes);)
 }
 
 // dx [N][H][W][C] (overwritten): dy at the coded window element where bit 2 is set, else 0.
 static void TC_FN(maxpool2x2_backward_code)(int n, int h, int w, int c, const uint8_t *code,
                                             const float *dy, float *dx) {
-    const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * c;
-    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
-    for (int s = 0; s < n; s++) {
-        const size_t base = (size_t)s * h * row;
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                const size_t o0 = base + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
-                const size_t o[4] = {o0, o0 + c, o0 + row, o0 + row + c};
-                const size_t q = (((size_t)s * ho + oy) * wo + ox) * c;
-                for (int ch = 0; ch < c; ch += TC_VW) {
-                    const int lanes = c - ch;
-                    const vi k = TC_FN(load_bytes)(code + q + ch, lanes);
-                    const vi g = (vi)LDC(dy + q + ch) & ((k & 4) != 0);
-                    for (int j = 0; j < 4; j++) STC(dx + o[j] + ch, (vf)(g & ((k & 3) == j)));
-                }
-            }
-    }
+    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    TC_FOR_EACH_POOL_WINDOW(n, h, w, c, c,
+        const vi k = TC_FN(load_bytes)(code + q + ch, lanes);
+        const vi g = (vi)LDC(dy + q + ch) & ((k & 4) != 0);
+        for (int j = 0; j < 4; j++) STC(dx + o[j] + ch, (vf)(g & ((k & 3) == j)));)
 }
 
 // y = ((x00 + x01) + (x10 + x11)) / 4 per window (the twin's order: bit-equal); vectors
 // run along C, a narrower tail masked.
 static void TC_FN(avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
-    const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * c;
     const vf quarter = splat(0.25f);
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (size_t)s * h * row;
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                const float *p0 = xs + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
-                const float *p1 = p0 + row;
-                float *q = y + (((size_t)s * ho + oy) * wo + ox) * c;
-                for (int ch = 0; ch < c; ch += TC_VW) {
-                    const int lanes = c - ch;
-                    STC(q + ch, ((LDC(p0 + ch) + LDC(p0 + c + ch)) + (LDC(p1 + ch) + LDC(p1 + c + ch))) * quarter);
-                }
-            }
-    }
+    TC_FOR_EACH_POOL_WINDOW(n, h, w, c, c,
+        STC(y + q + ch, ((LDC(x + o[0] + ch) + LDC(x + o[1] + ch)) + (LDC(x + o[2] + ch) + LDC(x + o[3] + ch))) * quarter);)
 }
 
 // dx = dy / 4 on each window's four elements (0 in a dropped odd row or column).
 static void TC_FN(avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx) {
-    const int ho = h / 2, wo = w / 2;
-    const size_t row = (size_t)w * c;
     const vf quarter = splat(0.25f);
-    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * row);
-    for (int s = 0; s < n; s++)
-        for (int oy = 0; oy < ho; oy++)
-            for (int ox = 0; ox < wo; ox++) {
-                float *p0 = dx + (size_t)s * h * row + (size_t)(2 * oy) * row + (size_t)(2 * ox) * c;
-                float *p1 = p0 + row;
-                const float *g = dy + (((size_t)s * ho + oy) * wo + ox) * c;
-                for (int ch = 0; ch < c; ch += TC_VW) {
-                    const int lanes = c - ch;
-                    const vf v = LDC(g + ch) * quarter;
-                    STC(p0 + ch, v);
-                    STC(p0 + c + ch, v);
-                    STC(p1 + ch, v);
-                    STC(p1 + c + ch, v);
-                }
-            }
+    if ((h & 1) || (w & 1)) memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+    TC_FOR_EACH_POOL_WINDOW(n, h, w, c, c,
+        const vf v = LDC(dy + q + ch) * quarter;
+        for (int j = 0; j < 4; j++) STC(dx + o[j] + ch, v);)
 }
 
 // Weight gradient of a Cin = 1 conv with few output channels, vectorized along positions:
