@@ -62,7 +62,7 @@ static void cin1_forward_init(cin1_forward_ctx *f, const tc_isa_kernels *t, tc_c
         for (int kx = 0; kx < s.k; kx++) f->koff[ky * s.k + kx] = ky * f->wp + kx;
     const tc_panel_source wt = tc_src_strided(w, 1, s.cout);
     for (size_t jr = 0; jr < f->co; jr += NR)
-        tc_pack_b(&wt, jr, f->co - jr < NR ? f->co - jr : NR, NR, 0, f->K, bpack + jr * f->K);
+        tc_pack_b(t, &wt, jr, f->co - jr < NR ? f->co - jr : NR, NR, 0, f->K, bpack + jr * f->K);
     for (size_t j = 0; j < ncp; j++) bias_pad[j] = (b && j < f->co) ? b[j] : 0.0f;
     f->bpack = bpack;
     f->bias_pad = bias_pad;

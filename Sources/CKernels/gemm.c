@@ -72,14 +72,11 @@ tc_gemm_ukernel tc_gemm_choose_ukernel_by_work(const tc_isa_kernels *t, size_t M
 }
 
 // ---- B side: k-major panels, dst[k*nr_pad + j] = op(j0 + j, k0 + k), zero for j >= nj.
-void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
-                   size_t kc, float *dst) {
+void tc_pack_b(const tc_isa_kernels *t, const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
+               size_t kc, float *dst) {
     const float *p = s->p + (ptrdiff_t)j0 * s->rs + (ptrdiff_t)k0 * s->cs;
-    if (s->rs == 1) {  // a k-row of the panel is contiguous
-        for (size_t k = 0; k < kc; k++) {
-            memcpy(dst + k * nr_pad, p + (ptrdiff_t)k * s->cs, nj * sizeof(float));
-            if (nj < nr_pad) memset(dst + k * nr_pad + nj, 0, (nr_pad - nj) * sizeof(float));
-        }
+    if (s->rs == 1) {  // a k-row of the panel is contiguous: vector copies, no call per row
+        t->copy_panel(kc, nj, nr_pad, p, s->cs, dst);
         return;
     }
     for (size_t j = 0; j < nj; j++) {
@@ -188,7 +185,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
             const float *bptr = (!accumulate && first && bias) ? bias_pad : NULL;
             for (size_t jr = 0; jr < nc; jr += NR) {
                 const size_t nr = nc - jr < NR ? nc - jr : NR;
-                if (!b_direct || nr < NR) tc_pack_b(Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
+                if (!b_direct || nr < NR) tc_pack_b(t, Bt, jc + jr, nr, NR, pc, kc, bpack + jr * kc);
             }
             for (size_t ic = 0; ic < M; ic += MC) {
                 const size_t mc = M - ic < MC ? M - ic : MC;

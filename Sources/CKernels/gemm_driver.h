@@ -41,7 +41,7 @@ void tc_im2col_rows(const tc_isa_kernels *t, tc_conv_shape s, const float *x, si
 
 /// Packs op(j0 .. j0+nj, k0 .. k0+kc) into one k-major panel dst[k*nr_pad + j] (zero
 /// columns beyond nj).
-void tc_pack_b(const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
+void tc_pack_b(const tc_isa_kernels *t, const tc_panel_source *s, size_t j0, size_t nj, size_t nr_pad, size_t k0,
                size_t kc, float *dst);
 
 /// Which microkernel the driver uses for an N-wide output (a shape-only choice, so the

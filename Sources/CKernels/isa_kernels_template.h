@@ -309,6 +309,14 @@ static inline void TC_FN(zero_run)(float *d, size_t n) {
     for (; j + TC_VW <= n; j += TC_VW) st(d + j, (vf){0});
     if (j < n) stn(d + j, (vf){0}, (int)(n - j));
 }
+// A packed GEMM panel from rows of a row-major source (the B side of most products).
+static void TC_FN(copy_panel)(size_t rows, size_t n, size_t n_pad, const float *src, ptrdiff_t stride, float *dst) {
+    for (size_t k = 0; k < rows; k++, src += stride, dst += n_pad) {
+        TC_FN(copy_run)(dst, src, n);
+        if (n < n_pad) TC_FN(zero_run)(dst + n, n_pad - n);
+    }
+}
+
 // Rows r0 .. r0+rows of the column matrix, row i at d + i * ldd. The row's (image, oy, ox)
 // is stepped, not divided out per row (three integer divisions cost more than the copy).
 static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size_t rows, float *d, size_t ldd) {
@@ -548,6 +556,7 @@ const tc_isa_kernels TC_TABLE = {
     .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),
     .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
+    .copy_panel = TC_FN(copy_panel),
     .im2col_rows = TC_FN(im2col_rows),
     .bias_grad = TC_FN(bias_grad),
     .col2im_rows_add = TC_FN(col2im_rows_add),
