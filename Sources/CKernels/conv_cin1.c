@@ -18,14 +18,22 @@ void tc_fill_padded_plane(tc_conv_shape s, const float *x, int n, float *plane) 
         memcpy(plane + (size_t)(r + s.pad) * wp + s.pad, img + (size_t)r * s.w, (size_t)s.w * sizeof(float));
 }
 
+// Packed panels, either direction: forward taps x N, backward KC positions x N (the largest
+// KC any ISA uses), N = Cout rounded up to the widest tile. The wide weight gradient keeps its
+// Cout-padded dw right after them.
+static size_t cin1_panels_floats(tc_conv_shape s) {
+    const size_t ncp = (size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR;
+    const size_t kk = (size_t)s.k * s.k;
+    size_t kc = 0;
+    for (int i = 0; i < tc_all_kernels_count; i++)
+        if ((size_t)tc_all_kernels[i]->blocking.kc > kc) kc = (size_t)tc_all_kernels[i]->blocking.kc;
+    return (kk > kc ? kk : kc) * ncp;
+}
+
 size_t tc_conv_cin1_workspace_floats(tc_conv_shape s) {
     const size_t plane = (size_t)(s.h + 2 * s.pad) * (s.w + 2 * s.pad) + CIN1_SLACK;
     const size_t ncp = (size_t)(s.cout + TC_MAX_NR - 1) / TC_MAX_NR * TC_MAX_NR;
-    const size_t kk = (size_t)s.k * s.k;
-    size_t kc = 0;  // the largest position block any ISA's backward uses
-    for (int i = 0; i < tc_all_kernels_count; i++)
-        if ((size_t)tc_all_kernels[i]->blocking.kc > kc) kc = (size_t)tc_all_kernels[i]->blocking.kc;
-    const size_t panels = (kk > kc ? kk : kc) * ncp;  // forward: taps x N; backward: KC positions x N
+    const size_t panels = cin1_panels_floats(s) + (size_t)s.k * s.k * ncp;  // + the padded dw
     const size_t kpad = ((size_t)(s.h + 2 * s.pad - s.k + 1) * (s.w + 2 * s.pad) + TC_MAX_NR) / 16 * 16 + 16;  // >= the narrow kernel's kpad on any vector width
     const size_t transposed = (size_t)(s.cout + TC_CIN1_WGRAD_CHANNELS - 1) / TC_CIN1_WGRAD_CHANNELS *
                               TC_CIN1_WGRAD_CHANNELS * kpad;  // narrow weight gradient
@@ -146,6 +154,16 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
     for (size_t i = 0; i < T + MR; i++)
         roff[i] = i < T ? (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k) : 0;  // pad rows read P[0..]
     if (!accumulate) memset(dw, 0, T * co * sizeof(float));
+    // When Cout is not a multiple of the tile width, accumulate into dw padded to ncp columns
+    // (the padded columns gather zeros), so no tile goes through the edge-tile copy; the live
+    // columns see the same FMAs in the same order.
+    float *dwt = dw;
+    size_t ldw = co;
+    if (ncp != co) {
+        dwt = bpack + cin1_panels_floats(s);
+        ldw = ncp;
+        for (size_t i = 0; i < T; i++) t->copy_panel(1, co, ncp, dw + i * co, 0, dwt + i * ncp);
+    }
     memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
     for (int n = 0; n < s.n; n++) {
         tc_fill_padded_plane(s, x, n, plane);
@@ -156,28 +174,29 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
                 const size_t nr = co - jr < NR ? co - jr : NR;
                 float *bp = bpack + jr * kc;
                 size_t oy = k0 / (size_t)wp, ox = k0 % (size_t)wp;
-                for (size_t k = 0; k < kc; k++) {
-                    float *d = bp + k * NR;
-                    const float *src = dyn + (oy * wo + ox) * co + jr;
-                    const size_t live = ox < (size_t)wo ? nr : 0;
-                    if (live >= 16) {
-                        memcpy(d, src, live * sizeof(float));
-                    } else {  // 6-channel rows: a plain loop beats a memcpy call
-                        for (size_t j = 0; j < live; j++) d[j] = src[j];
-                    }
-                    if (live < NR) memset(d + live, 0, (NR - live) * sizeof(float));
-                    if (++ox == (size_t)wp) { ox = 0; oy++; }
+                for (size_t k = 0; k < kc;) {  // runs of live positions, then the padded ones
+                    const size_t run = ox < (size_t)wo ? (size_t)wo - ox : (size_t)wp - ox;
+                    const size_t len = run < kc - k ? run : kc - k;
+                    // live: nr channels of len consecutive dy rows; padded: zero rows
+                    const int live = ox < (size_t)wo;
+                    t->copy_panel(len, live ? nr : 0, NR, live ? dyn + (oy * wo + ox) * co + jr : dyn, (ptrdiff_t)co,
+                                  bp + k * NR);
+                    k += len;
+                    ox += len;
+                    if (ox == (size_t)wp) { ox = 0; oy++; }
                 }
             }
             const float *a = plane + k0;
             for (size_t i0 = 0; i0 < T; i0 += MR) {
                 const size_t mr = T - i0 < MR ? T - i0 : MR;
                 for (size_t jr = 0; jr < co; jr += NR)
-                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, co - jr < NR ? co - jr : NR, kc, a, 0, bpack + jr * kc, NR,
-                                    dw + i0 * co + jr, co, NULL, TC_UK_LOAD_C, roff + i0);
+                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, ldw - jr < NR ? ldw - jr : NR, kc, a, 0, bpack + jr * kc, NR,
+                                    dwt + i0 * ldw + jr, ldw, NULL, TC_UK_LOAD_C, roff + i0);
             }
         }
     }
+    if (dwt != dw)
+        for (size_t i = 0; i < T; i++) memcpy(dw + i * co, dwt + i * ldw, co * sizeof(float));
 }
 
 
