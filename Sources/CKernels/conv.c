@@ -11,12 +11,9 @@
 // Rows of the column matrix handled per GEMM in the backward kernels.
 enum { ROW_BLOCK = 384 };
 
-static int out_h(tc_conv_shape s) { return tc_conv_out_h(s); }
-static int out_w(tc_conv_shape s) { return tc_conv_out_w(s); }
-static size_t taps(tc_conv_shape s) { return tc_conv_taps(s); }
 
 size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
-    const size_t t = taps(s);
+    const size_t t = tc_conv_taps(s);
     size_t g = tc_gemm_workspace_floats(0, t > (size_t)s.cout ? t : (size_t)s.cout, 0);
     const size_t g2 = tc_gemm_workspace_floats(0, (size_t)s.cin, 0);
     if (g2 > g) g = g2;
@@ -31,7 +28,7 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s) {
 // [N*Ho*Wo][Cout] = im2col(x) [N*Ho*Wo][k*k*Cin] * w [k*k*Cin][Cout]
 static int shape_ok(tc_conv_shape s) {
     return s.n > 0 && s.h > 0 && s.w > 0 && s.cin > 0 && s.cout > 0 && s.k > 0 && s.pad >= 0 && s.pad < s.k &&
-           out_h(s) > 0 && out_w(s) > 0;
+           tc_conv_out_h(s) > 0 && tc_conv_out_w(s) > 0;
 }
 
 void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
@@ -42,12 +39,12 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
         tc_conv_cin1_forward(t, s, x, w, b, y, relu, workspace);
         return;
     }
-    const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
+    const size_t rows = (size_t)s.n * tc_conv_out_h(s) * tc_conv_out_w(s);
     const tc_panel_source a = (s.k == 1 && s.pad == 0)
                                   ? tc_src_strided(x, s.cin, 1)
                                   : tc_src_im2col(x, s);
     const tc_panel_source bt = tc_src_strided(w, 1, s.cout);
-    tc_gemm_sources(t, rows, (size_t)s.cout, taps(s), &a, &bt, y, (size_t)s.cout, 0, b, relu, workspace);
+    tc_gemm_sources(t, rows, (size_t)s.cout, tc_conv_taps(s), &a, &bt, y, (size_t)s.cout, 0, b, relu, workspace);
 }
 
 // dx = col2im(dy * w^T): the column gradient dcol [rows][k*k*Cin] comes from a GEMM
@@ -58,7 +55,7 @@ void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const fl
 // dx += col2im(dcol rows r0 .. r0+rb): ISA template col2im_rows_add, row by row in order
 // (each dx element receives its terms in the same order whatever the block size).
 static void col2im_add(const tc_isa_kernels *t, tc_conv_shape s, size_t r0, size_t rb, const float *dcol, float *dx) {
-    t->col2im_rows_add(s, r0, rb, dcol, taps(s), dx);
+    t->col2im_rows_add(s, r0, rb, dcol, tc_conv_taps(s), dx);
 }
 
 void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx,
@@ -84,7 +81,7 @@ void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, f
         tc_gemm_sources(kt, rows, cin, (size_t)s.cout, &a, &wt, dx, cin, 0, NULL, 0, workspace);
         return;
     }
-    const size_t rows = (size_t)s.n * out_h(s) * out_w(s), t = taps(s);
+    const size_t rows = (size_t)s.n * tc_conv_out_h(s) * tc_conv_out_w(s), t = tc_conv_taps(s);
     float *dcol = workspace, *gw = workspace + ROW_BLOCK * t + 16;
     memset(dx, 0, (size_t)s.n * s.h * s.w * s.cin * sizeof(float));
     for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
@@ -112,11 +109,11 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
     const tc_isa_kernels *kt = tc_active_kernels();
     if (tc_conv_cin1_direct(s)) {
         tc_conv_cin1_backward_weights(kt, s, x, dy, dw, accumulate, workspace);
-        tc_conv_bias_grad(kt, (size_t)s.n, (size_t)out_h(s) * out_w(s), s.cout, dy, db, accumulate);
+        tc_conv_bias_grad(kt, (size_t)s.n, (size_t)tc_conv_out_h(s) * tc_conv_out_w(s), s.cout, dy, db, accumulate);
         return;
     }
-    const size_t rows = (size_t)s.n * out_h(s) * out_w(s);
-    const size_t t = taps(s), co = (size_t)s.cout;
+    const size_t rows = (size_t)s.n * tc_conv_out_h(s) * tc_conv_out_w(s);
+    const size_t t = tc_conv_taps(s), co = (size_t)s.cout;
     const int one = s.k == 1 && s.pad == 0;
     const tc_gemm_ukernel u1 = tc_gemm_choose_ukernel_mn(kt, t, co), u2 = tc_gemm_choose_ukernel_mn(kt, co, t);
     // Cost per row of the column block, in cycles: padded FMAs (2 vector FMAs per cycle)
@@ -150,7 +147,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy
         for (size_t i = 0; i < t; i++)
             for (size_t j = 0; j < co; j++)
                 dw[i * co + j] = (accumulate ? dw[i * co + j] : 0.0f) + tr[j * t + i];
-    tc_conv_bias_grad(kt, (size_t)s.n, (size_t)out_h(s) * out_w(s), s.cout, dy, db, accumulate);
+    tc_conv_bias_grad(kt, (size_t)s.n, (size_t)tc_conv_out_h(s) * tc_conv_out_w(s), s.cout, dy, db, accumulate);
 }
 
 // ---------------------------------------------------------------- dense

@@ -153,7 +153,6 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
     int32_t roff[CIN1_MAX_TAPS + TC_MAX_MR];
     for (size_t i = 0; i < T + MR; i++)
         roff[i] = i < T ? (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k) : 0;  // pad rows read P[0..]
-    if (!accumulate) memset(dw, 0, T * co * sizeof(float));
     // When Cout is not a multiple of the tile width, accumulate into dw padded to ncp columns
     // (the padded columns gather zeros), so no tile goes through the edge-tile copy; the live
     // columns see the same FMAs in the same order.
@@ -162,7 +161,9 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
     if (ncp != co) {
         dwt = bpack + cin1_panels_floats(s);
         ldw = ncp;
-        for (size_t i = 0; i < T; i++) t->copy_panel(1, co, ncp, dw + i * co, 0, dwt + i * ncp);
+        t->copy_panel(T, accumulate ? co : 0, ncp, dw, (ptrdiff_t)co, dwt);  // dw, or zeros
+    } else if (!accumulate) {
+        memset(dw, 0, T * co * sizeof(float));
     }
     memset(plane, 0, ((size_t)hp * wp + CIN1_SLACK) * sizeof(float));
     for (int n = 0; n < s.n; n++) {
