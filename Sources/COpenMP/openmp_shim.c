@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include "tinyconv_openmp.h"
 
@@ -7,15 +8,18 @@ extern int omp_get_max_threads(void);
 extern int omp_get_thread_num(void);
 extern void kmp_set_blocktime(int msec);
 
+// Idle OpenMP threads sleep at once instead of spinning 200 ms, so they never compete
+// with Dispatch workers when both backends live in one process. Once per process, from
+// whichever thread first runs a region (schedulers may start concurrently: pthread_once,
+// not a plain flag, which ThreadSanitizer rightly reports as a race).
+static void configure_blocktime(void) {
+    const char *bt = getenv("TINYCONV_OMP_BLOCKTIME");
+    kmp_set_blocktime(bt ? atoi(bt) : 0);
+}
+
 void tc_omp_parallel_for(int tasks, int threads, tc_omp_body body, void *context) {
-    static int configured = 0;
-    if (!configured) {
-        // Idle OpenMP threads sleep at once instead of spinning 200 ms, so they never
-        // compete with Dispatch workers when both backends live in one process.
-        const char *bt = getenv("TINYCONV_OMP_BLOCKTIME");
-        kmp_set_blocktime(bt ? atoi(bt) : 0);
-        configured = 1;
-    }
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, configure_blocktime);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int t = 0; t < tasks; t++) body(context, t);
 }
