@@ -19,7 +19,7 @@ extension BenchReport {
                 stepSeconds: s, gflops: gflops, percentOfMachinePeak: 100 * gflops / peakN, profiledStepSeconds: profiled,
                 profilingOverheadPercent: b.profiledStepSeconds.isEmpty ? nil
                     : 100 * (Statistics.pairedRatioMedianCI(b.profiledStepSeconds[i], b.stepSeconds[i]).ratio - 1),
-                layers: rows))
+                layers: rows, plan: v.plan.records))
         }
         var comparisons: [Comparison] = []
         var noisy = false

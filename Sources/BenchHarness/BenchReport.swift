@@ -28,6 +28,8 @@ public struct BenchReport: Codable {
         public var profiledStepSeconds: Double?
         public var profilingOverheadPercent: Double?
         public var layers: [LayerProfileRow]
+        /// The plan as run: stages and their kernel algorithms; absent in files older than it.
+        public var plan: [PlanStageRecord]?
     }
     public struct Comparison: Codable {
         public var baseline: String
@@ -54,6 +56,8 @@ public struct BenchReport: Codable {
     public var singleCorePeakGflops: Double
     public var machinePeakGflops: Double
     public var variants: [VariantResult]
+    /// The tuner's line per variant (what was measured, what came from wisdom); absent with --tune off.
+    public var tuning: [String]?
     public var comparisons: [Comparison]
     public var noisy: Bool
 

@@ -17,12 +17,14 @@ public struct KernelCase: @unchecked Sendable {
     /// Every stage of the zoo's models but regularized LeNet-5 (same shapes as LeNet-5) (each
     /// distinct stage shape once, named after its first model), forward and backward; a
     /// stage whose backward is two kernels is timed as backward-data and backward-weights.
-    public static func modelLayers(batch: Int, fuseLayers: Bool = true) throws -> [KernelCase] {
+    /// choices: each model's plan choices (KernelTuner; the rules by default).
+    public static func modelLayers(batch: Int, fuseLayers: Bool = true,
+                                   choices: (Network) throws -> PlanChoices = { _ in .rules }) throws -> [KernelCase] {
         var out: [KernelCase] = []
         var seen = Set<String>()
         for (model, text) in ModelZoo.named where model != "regularized-lenet5" {
             let network = try Network(spec: try NetworkSpec.parse(text), seed: 7)
-            let plan = try ExecutionPlan(network: network, capacity: batch, fuseLayers: fuseLayers)
+            let plan = try ExecutionPlan(network: network, capacity: batch, fuseLayers: fuseLayers, choices: try choices(network))
             let buffers = StageBuffers(plan: plan, batch: batch)
             for (i, stage) in plan.stages.enumerated() {
                 let first = network.resolved[stage.layers.lowerBound], last = network.resolved[stage.layers.upperBound]
@@ -71,44 +73,3 @@ public struct KernelCase: @unchecked Sendable {
     }
 }
 
-/// Whole-batch activations and gradients for every layer of a plan, filled with
-/// deterministic values in [-0.5, 0.5), for timing stages outside a training step.
-final class StageBuffers: @unchecked Sendable {
-    let plan: ExecutionPlan
-    let batch: Int
-    let activations: [FloatBuffer], gradients: [FloatBuffer]
-    let parameterGradients: FloatBuffer, scratch: FloatBuffer
-    let mask: UnsafeMutablePointer<UInt8>
-
-    init(plan: ExecutionPlan, batch: Int) {
-        self.plan = plan
-        self.batch = batch
-        var seed: UInt64 = 7
-        func random(_ n: Int) -> FloatBuffer {
-            let b = FloatBuffer(count: n)
-            for i in 0..<n {
-                seed = seed &* 6364136223846793005 &+ 1442695040888963407
-                b[i] = Float(Int64(bitPattern: seed >> 11) % 2000) / 2000 - 0.5
-            }
-            return b
-        }
-        let sizes = [plan.network.inputShape.count] + plan.network.resolved.map(\.output.count)
-        activations = sizes.map { random($0 * batch) }
-        gradients = sizes.map { random($0 * batch) }
-        parameterGradients = FloatBuffer(count: plan.network.parameterCount)
-        scratch = FloatBuffer(count: plan.scratchFloats)
-        let largest = sizes.max()! * batch
-        mask = .allocate(capacity: largest)
-        mask.initialize(repeating: 1, count: largest)
-    }
-    deinit { mask.deallocate() }
-
-    func context(stage: any PlanStage) -> StageContext {
-        let i = stage.layers.lowerBound, o = stage.layers.upperBound + 1
-        let offset = plan.network.parameterOffsets[i]
-        return StageContext(count: batch, firstSample: 0, x: activations[i].pointer, y: activations[o].pointer,
-                            dx: i == 0 ? nil : gradients[i].pointer, dy: gradients[o].pointer,
-                            parameters: plan.network.parameters.pointer + offset, gradients: parameterGradients.pointer + offset,
-                            scratch: scratch.pointer, mask: mask, seed: 1, step: 1, training: true)
-    }
-}

@@ -41,13 +41,16 @@ public final class StepBenchmark {
     /// Variant index of each timed (unprofiled) repeat, in the order they ran (A B B A ...).
     public private(set) var runOrder: [Int] = []
 
-    public init(models: [(name: String, spec: NetworkSpec)], options: Options) throws {
+    /// choices: each variant's plan choices (KernelTuner; the rules by default).
+    public init(models: [(name: String, spec: NetworkSpec)], options: Options,
+                choices: (Network) throws -> PlanChoices = { _ in .rules }) throws {
         self.options = options
         var vs: [Variant] = []
         for m in models {
             let net = try Network(spec: m.spec, seed: options.seed)
             let s = try MinibatchScheduler(network: net, maxBatch: options.batchSize, shardSize: options.shardSize,
-                                       threads: options.threads, backend: options.scheduler, fuseLayers: options.fuseLayers)
+                                       threads: options.threads, backend: options.scheduler, fuseLayers: options.fuseLayers,
+                                       choices: try choices(net))
             // Timing needs shapes, not digits: deterministic pseudo-images and labels.
             let n = options.batchSize
             var state: UInt64 = options.seed

@@ -1,28 +1,86 @@
 // Blocked GEMM in the BLIS style: pack a KC x NC block of B into NR-wide panels (kept
 // hot in cache), walk A in MR-row panels (in place when row-major, else copied), and
 // run the ISA's MR x NR register-tile microkernel. Edge tiles go through a stack tile.
-// The block sizes come from the ISA's context (tc_isa_kernels.blocking).
+// The tile and block sizes come from the call's choice (tc_gemm_algo: what a tuned plan
+// measured fastest here) or the shape rules and the ISA's fixed blocking.
 #include <assert.h>
 #include <string.h>
 #include "gemm_driver.h"
 
-static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+// Bounds on a chosen blocking (the tuner's analytical candidates stay inside them), so a
+// workspace sized for a choice is never unbounded.
+enum { KC_MAX = 1024, NC_MAX = 4096, MC_MAX = 2048 };
 
-// packed B block + copied A block + padded bias, for one ISA's blocking
-static size_t gemm_workspace_for(const tc_gemm_blocking *b, size_t N) {
-    const size_t nc = round_up(N < (size_t)b->nc ? N : (size_t)b->nc, TC_MAX_NR);
-    return (size_t)b->kc * nc + (size_t)b->mc_panels * TC_MAX_MR * b->kc + nc + 64;
+static size_t clamp_size(int32_t v, size_t lo, size_t hi) {
+    const size_t x = v < 0 ? 0 : (size_t)v;
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+// packed B block (kc x N, at most nc) + copied A block (mc_rows x kc) + padded bias
+static size_t gemm_workspace(size_t kc, size_t nc, size_t mc_rows, size_t N) {
+    const size_t ncp = tc_tile_padded(N < nc ? N : nc);
+    return kc * ncp + mc_rows * kc + ncp + 64;
+}
+
+size_t tc_gemm_workspace_for(const tc_gemm_algo *a, size_t N) {
+    if (a && a->kc > 0)
+        return gemm_workspace(clamp_size(a->kc, 1, KC_MAX), clamp_size(a->nc, 1, NC_MAX),
+                              clamp_size(a->mc, TC_MAX_MR, MC_MAX), N);  // >= the rows tc_gemm_setup_for keeps
+    size_t most = 0;
+    for (int i = 0; i < tc_all_kernels_count; i++) {
+        const tc_gemm_blocking *b = &tc_all_kernels[i]->blocking;
+        const size_t f = gemm_workspace((size_t)b->kc, (size_t)b->nc, (size_t)b->mc_panels * TC_MAX_MR, N);
+        if (f > most) most = f;
+    }
+    return most;
 }
 
 size_t tc_gemm_workspace_floats(size_t M, size_t N, size_t K) {
     (void)M;
     (void)K;
-    size_t most = 0;
-    for (int i = 0; i < tc_all_kernels_count; i++) {
-        const size_t f = gemm_workspace_for(&tc_all_kernels[i]->blocking, N);
-        if (f > most) most = f;
+    return tc_gemm_workspace_for(NULL, N);
+}
+
+int tc_gemm_find_tile(const tc_isa_kernels *t, int mr, int nr, tc_gemm_ukernel *out) {
+    for (int i = 0; i < t->tile_count; i++)
+        if (t->tiles[i].mr == mr && t->tiles[i].nr == nr) {
+            *out = t->tiles[i];
+            return 1;
+        }
+    return 0;
+}
+
+tc_gemm_setup tc_gemm_setup_for(const tc_isa_kernels *t, const tc_gemm_algo *a, tc_gemm_ukernel rule) {
+    tc_gemm_setup g;
+    g.uk = rule;
+    if (a && a->mr > 0) tc_gemm_find_tile(t, a->mr, a->nr, &g.uk);
+    const size_t MR = (size_t)g.uk.mr;
+    if (a && a->kc > 0) {
+        g.kc = clamp_size(a->kc, 1, KC_MAX);
+        g.nc = clamp_size(a->nc, 1, NC_MAX);
+        g.mc = clamp_size(a->mc, 1, MC_MAX) / MR * MR;
+        if (g.mc < MR) g.mc = MR;
+    } else {
+        g.kc = (size_t)t->blocking.kc;
+        g.nc = (size_t)t->blocking.nc;
+        g.mc = (size_t)t->blocking.mc_panels * MR;
     }
-    return most;
+    return g;
+}
+
+int tc_gemm_tile_count(tc_isa isa) {
+    for (int i = 0; i < tc_all_kernels_count; i++)
+        if (tc_all_kernels[i]->isa == isa) return tc_all_kernels[i]->tile_count;
+    return 0;
+}
+
+void tc_gemm_tile_shape(tc_isa isa, int i, int *mr, int *nr) {
+    *mr = *nr = 0;
+    for (int j = 0; j < tc_all_kernels_count; j++)
+        if (tc_all_kernels[j]->isa == isa && i >= 0 && i < tc_all_kernels[j]->tile_count) {
+            *mr = tc_all_kernels[j]->tiles[i].mr;
+            *nr = tc_all_kernels[j]->tiles[i].nr;
+        }
 }
 
 void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
@@ -42,8 +100,8 @@ void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
     // The tile that wastes fewer output lanes; ties go to the wider tile.
     if (N <= (size_t)t->gemm_half.nr) return t->gemm_half;
-    const size_t wide = round_up(N, (size_t)t->gemm_wide.nr);
-    const size_t narrow = round_up(N, (size_t)t->gemm_narrow.nr);
+    const size_t wide = tc_round_up(N, (size_t)t->gemm_wide.nr);
+    const size_t narrow = tc_round_up(N, (size_t)t->gemm_narrow.nr);
     return narrow < wide ? t->gemm_narrow : t->gemm_wide;
 }
 
@@ -54,7 +112,7 @@ tc_gemm_ukernel tc_gemm_choose_ukernel_mn(const tc_isa_kernels *t, size_t M, siz
     // dense layer on a shard, LeNet-5's conv2 weight gradient); a shape-only choice.
     const tc_gemm_ukernel o = t->gemm_octa;
     if (M <= 2 * (size_t)u.mr && o.mr < u.mr && N > (size_t)t->gemm_narrow.nr &&
-        round_up(M, (size_t)o.mr) < round_up(M, (size_t)u.mr))
+        tc_round_up(M, (size_t)o.mr) < tc_round_up(M, (size_t)u.mr))
         return o;
     return u;
 }
@@ -65,7 +123,7 @@ tc_gemm_ukernel tc_gemm_choose_ukernel_by_work(const tc_isa_kernels *t, size_t M
     size_t best_work = (size_t)-1;
     for (int i = 0; i < 4; i++) {
         const tc_gemm_ukernel u = candidates[i];
-        const size_t work = round_up(M, (size_t)u.mr) * round_up(N, (size_t)u.nr);
+        const size_t work = tc_round_up(M, (size_t)u.mr) * tc_round_up(N, (size_t)u.nr);
         if (work < best_work) { best = u; best_work = work; }
     }
     return best;
@@ -109,8 +167,8 @@ void tc_im2col_rows(const tc_isa_kernels *t, tc_conv_shape s, const float *x, si
 static void rows_im2col(const tc_isa_kernels *t, const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
                         size_t kc, float *dst) {
     const tc_conv_shape sh = s->s;
-    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
-    const size_t cin = (size_t)sh.cin, K = (size_t)sh.k * sh.k * cin;
+    const int ho = tc_conv_out_h(sh), wo = tc_conv_out_w(sh);
+    const size_t cin = (size_t)sh.cin, K = tc_conv_taps(sh);
     const int whole = k0 == 0 && kc == K;  // whole rows (K within one block): the ISA's row copier
     if (whole) t->im2col_rows(sh, s->p, i0, mi, dst, kc);
     for (size_t i = 0; i < (whole ? 0 : mi); i++) {
@@ -144,8 +202,8 @@ static void pack_rows(const tc_isa_kernels *t, const tc_panel_source *s, size_t 
 
 static float relu1(float v) { return v > 0.0f ? v : 0.0f; }
 
-void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, const tc_panel_source *A,
-                     const tc_panel_source *Bt, float *C, size_t ldc, int accumulate,
+void tc_gemm_sources(const tc_isa_kernels *t, const tc_gemm_algo *algo, size_t M, size_t N, size_t K,
+                     const tc_panel_source *A, const tc_panel_source *Bt, float *C, size_t ldc, int accumulate,
                      const float *bias, int relu, float *workspace) {
     assert(t && A && Bt && C && workspace && ldc >= N);
     if (M == 0 || N == 0) return;
@@ -157,13 +215,13 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
             }
         return;
     }
-    const tc_gemm_ukernel uk = tc_gemm_choose_ukernel_mn(t, M, N);
-    const size_t KC = (size_t)t->blocking.kc, NC = (size_t)t->blocking.nc;
-    const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, MC = (size_t)t->blocking.mc_panels * MR;
-    const size_t ncmax = round_up(N < NC ? N : NC, TC_MAX_NR);
+    const tc_gemm_setup g = tc_gemm_setup_for(t, algo, tc_gemm_choose_ukernel_mn(t, M, N));
+    const tc_gemm_ukernel uk = g.uk;
+    const size_t KC = g.kc, NC = g.nc, MR = (size_t)uk.mr, NR = (size_t)uk.nr, MC = g.mc;
+    const size_t ncmax = tc_tile_padded(N < NC ? N : NC);
     float *bpack = workspace;
     float *apack = bpack + KC * ncmax;
-    float *bias_pad = apack + (size_t)t->blocking.mc_panels * TC_MAX_MR * KC;
+    float *bias_pad = apack + MC * KC;
     // Row-major A is read in place, except a ragged last panel (it would read past M).
     const int a_direct = A->kind == TC_SRC_STRIDED && A->cs == 1;
     // B whose k-rows are contiguous in j (dense and conv weights) is read in place too when
@@ -175,7 +233,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, cons
         const size_t nc = N - jc < NC ? N - jc : NC;
         if (bias) {
             memcpy(bias_pad, bias + jc, nc * sizeof(float));
-            memset(bias_pad + nc, 0, (round_up(nc, NR) - nc) * sizeof(float));
+            memset(bias_pad + nc, 0, (tc_round_up(nc, NR) - nc) * sizeof(float));
         }
         for (size_t pc = 0; pc < K; pc += KC) {
             const size_t kc = K - pc < KC ? K - pc : KC;
@@ -219,5 +277,5 @@ void tc_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, ptrdif
     assert(A && B && C && workspace && ldc >= N);
     const tc_panel_source a = tc_src_strided(A, rsA, csA);
     const tc_panel_source bt = tc_src_strided(B, csB, rsB);  // op(j, k) = B[k][j]
-    tc_gemm_sources(tc_active_kernels(), M, N, K, &a, &bt, C, ldc, accumulate, bias, relu, workspace);
+    tc_gemm_sources(tc_active_kernels(), NULL, M, N, K, &a, &bt, C, ldc, accumulate, bias, relu, workspace);
 }

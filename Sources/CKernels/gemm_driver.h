@@ -27,14 +27,26 @@ static inline tc_panel_source tc_src_im2col(const float *x, tc_conv_shape s) {
     return src;
 }
 
-/// C[M][N] (row-major, ldc) (= or +=) sum_k A(i,k) * Bt(j,k) (+ bias[j], ReLU).
-void tc_gemm_sources(const tc_isa_kernels *t, size_t M, size_t N, size_t K, const tc_panel_source *A,
-                     const tc_panel_source *Bt, float *C, size_t ldc, int accumulate,
-                     const float *bias, int relu, float *workspace);
+// One GEMM call's tile and cache blocking, resolved from a choice (tc_gemm_algo).
+typedef struct {
+    tc_gemm_ukernel uk;
+    size_t kc, nc, mc;  // mc: rows, a multiple of uk.mr
+} tc_gemm_setup;
 
-/// Copies image n of x [N][H][W][1] into the zero-padded plane [(H+2p) x (W+2p)] (the
-/// padding border, zeroed once by the caller, is never written).
-void tc_fill_padded_plane(tc_conv_shape s, const float *x, int n, float *plane);
+/// The tile a choice names on this ISA (by shape), else `rule`; the blocking it names, else
+/// the ISA's fixed one. a may be NULL (the rule and the fixed blocking).
+tc_gemm_setup tc_gemm_setup_for(const tc_isa_kernels *t, const tc_gemm_algo *a, tc_gemm_ukernel rule);
+/// The ISA's tile of a shape, if it has one (returns 0 and leaves *out alone otherwise).
+int tc_gemm_find_tile(const tc_isa_kernels *t, int mr, int nr, tc_gemm_ukernel *out);
+/// Workspace floats of tc_gemm_sources with N output columns under a choice's blocking (a NULL
+/// or a->kc == 0: the largest fixed blocking of any ISA).
+size_t tc_gemm_workspace_for(const tc_gemm_algo *a, size_t N);
+
+/// C[M][N] (row-major, ldc) (= or +=) sum_k A(i,k) * Bt(j,k) (+ bias[j], ReLU), with the
+/// tile and blocking of the choice a (NULL, or no tile named: tc_gemm_choose_ukernel_mn).
+void tc_gemm_sources(const tc_isa_kernels *t, const tc_gemm_algo *a, size_t M, size_t N, size_t K,
+                     const tc_panel_source *A, const tc_panel_source *Bt, float *C, size_t ldc, int accumulate,
+                     const float *bias, int relu, float *workspace);
 
 /// dst[r][t] = im2col rows r0 .. r0+rows of x (row-major, k*k*cin floats per row).
 void tc_im2col_rows(const tc_isa_kernels *t, tc_conv_shape s, const float *x, size_t r0, size_t rows, float *dst);

@@ -1,9 +1,10 @@
 // One set of vectorizable kernels, written once with clang/GCC vector extensions
 // and compiled once per ISA by isa_<name>.c, which defines:
-//   TC_VW (floats per vector), TC_MR_WIDE, TC_MR_NARROW, TC_FMA (0/1), TC_TABLE (table name),
-//   TC_ISA_SUFFIX (_avx512, ...), TC_WIDE_TILE / TC_NARROW_TILE / TC_HALF_TILE_SIZE /
-//   TC_SHORT_TILE_SIZE, TC_TAPS_TILE_SIZE, TC_OCTA_TILE_SIZE (MRxNR, for the names), TC_BLOCKING (KC, NC, MC panels).
-// Microkernel tiles: wide = TC_MR_WIDE x 2 vectors, narrow = TC_MR_NARROW x 1 vector.
+//   TC_VW (floats per vector), TC_FMA (0/1), TC_TABLE (table name), TC_ISA_SUFFIX (_avx512, ...),
+//   TC_TILES(X) and, on AVX-512, TC_HALF_TILES(X): every register tile as X(MR, vectors across,
+//   MRxNR name) (half tiles: vectors of TC_VW / 2 floats), TC_ROLE_WIDE / _NARROW / _HALF /
+//   _SHORT / _TAPS / _OCTA: the entries the shape rules pick (TC_ENTRY(...) or TC_HALF_ENTRY(...)),
+//   TC_BLOCKING (KC, NC, MC panels), TC_DIRECT_CB (channels per direct-conv block).
 // Every function is named by its contract and ISA (tc_gemm_f32_12x32_koff_avx512,
 // maxpool2x2_forward_avx2), so profiles and backtraces tell the paths apart.
 #include <string.h>
@@ -91,60 +92,36 @@ static inline vf splat(float x) { return x - (vf){0}; }
             for (int v = 0; v < NV; v++) memcpy(c + i * ldc + v * W, &acc[i][v], sizeof(V));            \
     }
 
-// Plain: A(i, k) = a[i*lda + k]. Offsets: A(i, k) = a[i + koff[k]] (rows one float
-// apart, lda unused), which lets a Cin = 1 convolution read its taps straight from the
-// padded image, no im2col; the row offsets become constant displacements.
-DEFINE_GEMM_UKERNEL(TC_UK(TC_WIDE_TILE, ), TC_MR_WIDE, 2, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_NARROW_TILE, ), TC_MR_NARROW, 1, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_WIDE_TILE, _koff), TC_MR_WIDE, 2, i + koff[k], vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_NARROW_TILE, _koff), TC_MR_NARROW, 1, i + koff[k], vf, TC_VW)
-// Row offsets: A(i, k) = a[koff[i] + k] (the weight gradient of a Cin = 1 conv: row i
-// is the image shifted by tap i).
-DEFINE_GEMM_UKERNEL(TC_UK(TC_WIDE_TILE, _roff), TC_MR_WIDE, 2, koff[i] + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_NARROW_TILE, _roff), TC_MR_NARROW, 1, koff[i] + k, vf, TC_VW)
-#define TC_TILE_ENTRY(MR, NR, tile) {MR, NR, TC_UK(tile, ), TC_UK(tile, _koff), TC_UK(tile, _roff)}
+// Each tile in three variants. Plain: A(i, k) = a[i*lda + k]. Offsets: A(i, k) = a[i + koff[k]]
+// (rows one float apart, lda unused), which lets a Cin = 1 convolution read its taps straight
+// from the padded image, no im2col; the row offsets become constant displacements. Row
+// offsets: A(i, k) = a[koff[i] + k] (the weight gradient of a Cin = 1 conv: row i is the image
+// shifted by tap i). Every tile computes each element of C as the same chain: the bias (or 0,
+// or C), then one FMA per k in order, then ReLU; so the tile changes speed, never bits.
+#define TC_DEFINE_TILE_AS(MR, NV, NAME, V, W)                                         \
+    DEFINE_GEMM_UKERNEL(TC_UK(NAME, ), MR, NV, i * lda + k, V, W)                    \
+    DEFINE_GEMM_UKERNEL(TC_UK(NAME, _koff), MR, NV, i + koff[k], V, W)               \
+    DEFINE_GEMM_UKERNEL(TC_UK(NAME, _roff), MR, NV, koff[i] + k, V, W)
+#define TC_DEFINE_TILE(MR, NV, NAME) TC_DEFINE_TILE_AS(MR, NV, NAME, vf, TC_VW)
+TC_TILES(TC_DEFINE_TILE)
+#define TC_ENTRY(MR, NV, NAME) {MR, (NV) * TC_VW, TC_UK(NAME, ), TC_UK(NAME, _koff), TC_UK(NAME, _roff)}
+#define TC_ENTRY_ITEM(MR, NV, NAME) TC_ENTRY(MR, NV, NAME),
 
-// Half-width tile for outputs of 8 or fewer (6-channel layers): on cores that split a
-// 512-bit FMA into two 256-bit halves (AMD Zen 4) a 256-bit FMA does the same useful
+// Half-width tiles (AVX-512 only): for outputs of 8 or fewer (6-channel layers): on cores that
+// split a 512-bit FMA into two 256-bit halves (AMD Zen 4) a 256-bit FMA does the same useful
 // work per issue slot at twice the rate; elsewhere it is no slower.
-#if TC_VW >= 16
+#ifdef TC_HALF_TILES
 typedef float vh __attribute__((vector_size(TC_VW * 2)));
-DEFINE_GEMM_UKERNEL(TC_UK(TC_HALF_TILE_SIZE, ), TC_MR_NARROW, 1, i * lda + k, vh, TC_VW / 2)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_HALF_TILE_SIZE, _koff), TC_MR_NARROW, 1, i + koff[k], vh, TC_VW / 2)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_HALF_TILE_SIZE, _roff), TC_MR_NARROW, 1, koff[i] + k, vh, TC_VW / 2)
-#define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW / 2, TC_HALF_TILE_SIZE)
-// Short tile for products with 6 or fewer rows and wide outputs (the weight gradient of
-// a 1x1 conv into 6 channels, computed transposed): 6 x 64, no padded rows.
-DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, ), 6, 4, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _koff), 6, 4, i + koff[k], vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_SHORT_TILE_SIZE, _roff), 6, 4, koff[i] + k, vf, TC_VW)
-#define TC_SHORT_TILE TC_TILE_ENTRY(6, 4 * TC_VW, TC_SHORT_TILE_SIZE)
+#define TC_DEFINE_HALF_TILE(MR, NV, NAME) TC_DEFINE_TILE_AS(MR, NV, NAME, vh, TC_VW / 2)
+TC_HALF_TILES(TC_DEFINE_HALF_TILE)
+#define TC_HALF_ENTRY(MR, NV, NAME) {MR, (NV) * TC_VW / 2, TC_UK(NAME, ), TC_UK(NAME, _koff), TC_UK(NAME, _roff)}
+#define TC_HALF_ENTRY_ITEM(MR, NV, NAME) TC_HALF_ENTRY(MR, NV, NAME),
 #else
-#define TC_SHORT_TILE TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE)
-#define TC_HALF_TILE TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE)
+#define TC_HALF_TILES(X)
 #endif
 
-// Eight-row tile for products with few rows and wide outputs: a dense layer's forward pass
-// on a shard of 8 samples, the transposed weight gradient of a conv into 16 channels
-// (LeNet-5's conv2). 8 rows fit them exactly where 12-row tiles compute 12 and 24.
-// 8 x 2 vectors on AVX-512 (16 accumulators); below it the 6-row wide tile stays.
-#if TC_VW >= 16
-DEFINE_GEMM_UKERNEL(TC_UK(TC_OCTA_TILE_SIZE, ), 8, 2, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_OCTA_TILE_SIZE, _koff), 8, 2, i + koff[k], vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_OCTA_TILE_SIZE, _roff), 8, 2, koff[i] + k, vf, TC_VW)
-#define TC_OCTA_TILE TC_TILE_ENTRY(8, 2 * TC_VW, TC_OCTA_TILE_SIZE)
-#else
-#define TC_OCTA_TILE TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE)
-#endif
-
-// Five-row tile for products with 5 x n rows: a 5x5 Cin = 1 conv's weight gradient has 25 tap
-// rows, which the 12- and 6-row tiles pad to 36 and 30. 5 x 4 vectors on AVX-512 (20 of 32
-// registers), 5 x 2 elsewhere (10 accumulators fit AVX2's 16 registers).
-#define TC_TAPS_NV (TC_VW >= 16 ? 4 : 2)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, ), 5, TC_TAPS_NV, i * lda + k, vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, _koff), 5, TC_TAPS_NV, i + koff[k], vf, TC_VW)
-DEFINE_GEMM_UKERNEL(TC_UK(TC_TAPS_TILE_SIZE, _roff), 5, TC_TAPS_NV, koff[i] + k, vf, TC_VW)
-#define TC_TAPS_TILE TC_TILE_ENTRY(5, TC_TAPS_NV * TC_VW, TC_TAPS_TILE_SIZE)
+// The ISA's tile table, by shape: what a tuned plan picks from (tc_gemm_algo.mr/nr).
+static const tc_gemm_ukernel TC_FN(tiles)[] = {TC_TILES(TC_ENTRY_ITEM) TC_HALF_TILES(TC_HALF_ENTRY_ITEM)};
 
 // Every 2x2 window of x [N][H][W][*] (channel stride xc; the odd trailing row or column is
 // left out), one vector of channels at a time: o[4] are the offsets in x of the window's
@@ -244,6 +221,87 @@ static void TC_FN(maxpool2x2_backward_code)(int n, int h, int w, int c, const ui
         for (int j = 0; j < 4; j++) STC(dx + o[j] + ch, (vf)(g & ((k & 3) == j)));)
 }
 
+// ---- Cin = 1 conv with output positions in vector lanes (contract: kernels_internal.h).
+// Accumulators acc[r][e][c]: output row oy + r, columns 2l + e for the TC_VW consecutive l of a
+// block, channel c0 + c. Each is the chain the GEMM over the plane computes (the bias, then one
+// FMA per tap in tap order, then ReLU), so the two forward algorithms give the same bits. A 2x2
+// pool window is the same lane of acc[0][0], acc[0][1], acc[1][0], acc[1][1]: no shuffles; the
+// pool is the tc_maxpool2x2_forward_code arithmetic. Per tap: 4 vector loads, TC_DIRECT_CB
+// broadcasts, 4 x TC_DIRECT_CB FMAs.
+#define TC_DB TC_DIRECT_CB
+static void TC_FN(conv1ch_direct_rows)(const float *plane, size_t wh, const int32_t *koff, int taps, const float *w,
+                                       const float *b, int cout, int wo, int rows, int relu, float *y, uint8_t *code) {
+    const int half = (wo + 1) / 2, pw = wo / 2;
+    const size_t cpad = (size_t)(cout + TC_DB - 1) / TC_DB * TC_DB;
+    const int32_t *koff_odd = koff + taps;
+    for (int l0 = 0; l0 < half; l0 += TC_VW) {
+        for (int c0 = 0; c0 < cout; c0 += TC_DB) {
+            vf acc[2][2][TC_DB];
+            for (int c = 0; c < TC_DB; c++) {
+                const vf bv = splat(b[c0 + c]);
+                acc[0][0][c] = bv;
+                acc[0][1][c] = bv;
+                acc[1][0][c] = bv;
+                acc[1][1][c] = bv;
+            }
+            const float *wt = w + c0;
+            for (int t = 0; t < taps; t++, wt += cpad) {
+                const float *pe = plane + koff[t] + l0, *po = plane + koff_odd[t] + l0;
+                const vf a00 = ld(pe), a01 = ld(po), a10 = ld(pe + wh), a11 = ld(po + wh);
+                for (int c = 0; c < TC_DB; c++) {
+                    const vf wv = splat(wt[c]);
+                    acc[0][0][c] = VFMA(a00, wv, acc[0][0][c]);
+                    acc[0][1][c] = VFMA(a01, wv, acc[0][1][c]);
+                    acc[1][0][c] = VFMA(a10, wv, acc[1][0][c]);
+                    acc[1][1][c] = VFMA(a11, wv, acc[1][1][c]);
+                }
+            }
+            const int nc = cout - c0 < TC_DB ? cout - c0 : TC_DB;
+            if (relu || code)
+                for (int r = 0; r < 2; r++)
+                    for (int e = 0; e < 2; e++)
+                        for (int c = 0; c < TC_DB; c++) acc[r][e][c] = VMAX(acc[r][e][c], (vf){0});
+            if (code) {  // pooled row: y, code [pw][cout]
+                float tm[TC_DB][TC_VW];
+                uint8_t tk[TC_DB][TC_VW];
+                for (int c = 0; c < TC_DB; c++) {
+                    const vf v[4] = {acc[0][0][c], acc[0][1][c], acc[1][0][c], acc[1][1][c]};
+                    const vf m = VMAX(VMAX(v[0], v[1]), VMAX(v[2], v[3]));
+                    vi free = ~(vi){0}, k = (m > (vf){0}) & 4;
+                    for (int j = 0; j < 4; j++) {
+                        const vi hit = (v[j] == m) & free;
+                        free &= ~hit;
+                        k |= hit & j;
+                    }
+                    st(tm[c], m);
+                    const vu8 kb = __builtin_convertvector(k, vu8);
+                    memcpy(tk[c], &kb, sizeof kb);
+                }
+                const int nl = pw - l0 < TC_VW ? pw - l0 : TC_VW;
+                for (int l = 0; l < nl; l++)
+                    for (int c = 0; c < nc; c++) {
+                        y[(size_t)(l0 + l) * cout + c0 + c] = tm[c][l];
+                        code[(size_t)(l0 + l) * cout + c0 + c] = tk[c][l];
+                    }
+            } else {  // rows of y [rows][wo][cout]
+                float ta[2][2][TC_DB][TC_VW];
+                for (int r = 0; r < 2; r++)
+                    for (int e = 0; e < 2; e++)
+                        for (int c = 0; c < TC_DB; c++) st(ta[r][e][c], acc[r][e][c]);
+                for (int r = 0; r < rows; r++)
+                    for (int l = 0; l < TC_VW; l++)
+                        for (int e = 0; e < 2; e++) {
+                            const int ox = 2 * (l0 + l) + e;
+                            if (ox >= wo) break;
+                            float *dst = y + ((size_t)r * wo + ox) * cout + c0;
+                            for (int c = 0; c < nc; c++) dst[c] = ta[r][e][c][l];
+                        }
+            }
+        }
+    }
+}
+#undef TC_DB
+
 // y = ((x00 + x01) + (x10 + x11)) / 4 per window (the twin's order: bit-equal); vectors
 // run along C, a narrower tail masked.
 static void TC_FN(avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y) {
@@ -320,7 +378,7 @@ static void TC_FN(copy_panel)(size_t rows, size_t n, size_t n_pad, const float *
 // Rows r0 .. r0+rows of the column matrix, row i at d + i * ldd. The row's (image, oy, ox)
 // is stepped, not divided out per row (three integer divisions cost more than the copy).
 static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size_t rows, float *d, size_t ldd) {
-    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
+    const int ho = tc_conv_out_h(sh), wo = tc_conv_out_w(sh);
     const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin, image = (size_t)sh.h * sh.w * cin;
     int ox = (int)(r0 % (size_t)wo), oy = (int)((r0 / (size_t)wo) % (size_t)ho);
     const float *img = x + r0 / ((size_t)wo * ho) * image;
@@ -350,7 +408,7 @@ static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size
 // both d and NHWC dx, added in vectors (the same additions in the same order as element by
 // element, so the same bits).
 static void TC_FN(col2im_rows_add)(tc_conv_shape sh, size_t r0, size_t rows, const float *d, size_t ldd, float *dx) {
-    const int ho = sh.h + 2 * sh.pad - sh.k + 1, wo = sh.w + 2 * sh.pad - sh.k + 1;
+    const int ho = tc_conv_out_h(sh), wo = tc_conv_out_w(sh);
     const size_t cin = (size_t)sh.cin, image = (size_t)sh.h * sh.w * cin;
     int ox = (int)(r0 % (size_t)wo), oy = (int)((r0 / (size_t)wo) % (size_t)ho);
     float *img = dx + r0 / ((size_t)wo * ho) * image;
@@ -545,16 +603,20 @@ const tc_isa_kernels TC_TABLE = {
     .isa = TC_ISA_ID,
     .vector_floats = TC_VW,
     .blocking = TC_BLOCKING,
-    .gemm_wide = TC_TILE_ENTRY(TC_MR_WIDE, 2 * TC_VW, TC_WIDE_TILE),
-    .gemm_narrow = TC_TILE_ENTRY(TC_MR_NARROW, TC_VW, TC_NARROW_TILE),
-    .gemm_half = TC_HALF_TILE,
-    .gemm_short = TC_SHORT_TILE,
-    .gemm_taps = TC_TAPS_TILE,
-    .gemm_octa = TC_OCTA_TILE,
+    .tiles = TC_FN(tiles),
+    .tile_count = (int)(sizeof TC_FN(tiles) / sizeof TC_FN(tiles)[0]),
+    .gemm_wide = TC_ROLE_WIDE,
+    .gemm_narrow = TC_ROLE_NARROW,
+    .gemm_half = TC_ROLE_HALF,
+    .gemm_short = TC_ROLE_SHORT,
+    .gemm_taps = TC_ROLE_TAPS,
+    .gemm_octa = TC_ROLE_OCTA,
     .maxpool2x2_forward = TC_FN(maxpool2x2_forward),
     .maxpool2x2_backward = TC_FN(maxpool2x2_backward),
     .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),
     .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
+    .conv1ch_direct_rows = TC_FN(conv1ch_direct_rows),
+    .conv1ch_direct_channels = TC_DIRECT_CB,
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
     .copy_panel = TC_FN(copy_panel),
     .im2col_rows = TC_FN(im2col_rows),

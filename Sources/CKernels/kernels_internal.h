@@ -37,6 +37,10 @@ typedef struct {
     tc_isa isa;
     int vector_floats;
     tc_gemm_blocking blocking;
+    // Every register tile of the ISA, by shape (the candidates a tuned plan picks from); the
+    // roles below are the entries the shape rules pick.
+    const tc_gemm_ukernel *tiles;
+    int tile_count;
     tc_gemm_ukernel gemm_wide;    // nr = 2 vectors: for N of 24 and more
     tc_gemm_ukernel gemm_narrow;  // nr = 1 vector: for small N (10, 12, 16 outputs)
     tc_gemm_ukernel gemm_half;    // nr = half a 512-bit vector: N <= 8 (= narrow below AVX-512)
@@ -49,6 +53,16 @@ typedef struct {
     void (*maxpool2x2_forward_code)(int n, int h, int w, int c, int xc, const float *x, float *y, uint8_t *code);
     void (*maxpool2x2_backward_code)(int n, int h, int w, int c, const uint8_t *code, const float *dy,
                                      float *dx);
+    // Cin = 1 conv with output positions in vector lanes (conv_cin1.c): output rows oy and oy+1
+    // (rows = 1: oy only) of one image. plane: the image's zero-padded plane split by column
+    // parity (even columns, then odd ones; koff folds in which), row stride wh, offset to row oy;
+    // koff [2][taps]: tap offsets for even and odd output columns; w [taps][cpad], b [cpad] with
+    // cpad = Cout rounded up to conv1ch_direct_channels (zero-padded). code != NULL: y and code
+    // [Wo/2][Cout] = the pooled row oy/2 of the ReLU'd rows (codes as tc_maxpool2x2_forward_code);
+    // else y [rows][Wo][Cout], ReLU'd if relu.
+    void (*conv1ch_direct_rows)(const float *plane, size_t wh, const int32_t *koff, int taps, const float *w,
+                                const float *b, int cout, int wo, int rows, int relu, float *y, uint8_t *code);
+    int conv1ch_direct_channels;
     void (*conv1ch_weight_grad)(size_t kpad, const float *plane, const float *dyt, int taps,
                                 const int32_t *koff, int cout, float *dw);
     // db [Cout] += column sums of dy [images][rows][Cout] (order: isa_kernels_template.h)
@@ -98,8 +112,13 @@ void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr
 // Channels per block of the narrow Cin = 1 weight-gradient kernel (conv.c pads to it).
 #define TC_CIN1_WGRAD_CHANNELS 6
 
-// Largest tile any ISA uses (for stack edge tiles).
-#define TC_MAX_MR 12
+// Largest tile any ISA uses (for stack edge tiles and workspace sizes).
+#define TC_MAX_MR 28
 #define TC_MAX_NR 64
+
+static inline size_t tc_round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+// Room for n columns padded to any tile's width: at least round_up(n, NR) for every NR up to
+// TC_MAX_NR (NR is not always a power of two: 24, 48), kept a multiple of 16 floats.
+static inline size_t tc_tile_padded(size_t n) { return tc_round_up(n + TC_MAX_NR, 16); }
 
 #endif

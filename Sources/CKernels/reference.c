@@ -22,7 +22,7 @@ void tc_ref_gemm(size_t M, size_t N, size_t K, const float *A, ptrdiff_t rsA, pt
 
 void tc_ref_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
                            float *y, int relu) {
-    const int ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    const int ho = tc_conv_out_h(s), wo = tc_conv_out_w(s);
     for (int n = 0; n < s.n; n++)
         for (int oy = 0; oy < ho; oy++)
             for (int ox = 0; ox < wo; ox++)
@@ -43,7 +43,7 @@ void tc_ref_conv2d_forward(tc_conv_shape s, const float *x, const float *w, cons
 
 // dx[n,iy,ix,ci] = sum over (ky,kx,co) with oy = iy - ky + pad in range of dy * w.
 void tc_ref_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w, float *dx) {
-    const int ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    const int ho = tc_conv_out_h(s), wo = tc_conv_out_w(s);
     for (int n = 0; n < s.n; n++)
         for (int iy = 0; iy < s.h; iy++)
             for (int ix = 0; ix < s.w; ix++)
@@ -63,7 +63,7 @@ void tc_ref_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *
 
 void tc_ref_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy, float *dw,
                                     float *db, int accumulate) {
-    const int ho = s.h + 2 * s.pad - s.k + 1, wo = s.w + 2 * s.pad - s.k + 1;
+    const int ho = tc_conv_out_h(s), wo = tc_conv_out_w(s);
     for (int ky = 0; ky < s.k; ky++)
         for (int kx = 0; kx < s.k; kx++)
             for (int ci = 0; ci < s.cin; ci++)

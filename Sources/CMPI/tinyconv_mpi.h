@@ -49,6 +49,13 @@ static inline int tc_mpi_allgatherv_in_place(void *buf, const int *counts, const
     return tc_mpi_wait(&request, timeout);
 }
 
+/// Rank 0's `bytes` bytes at buf, on every rank.
+static inline int tc_mpi_broadcast(void *buf, int bytes, double timeout) {
+    MPI_Request request;
+    if (MPI_Ibcast(buf, bytes, MPI_BYTE, 0, MPI_COMM_WORLD, &request) != MPI_SUCCESS) return TC_MPI_ERROR;
+    return tc_mpi_wait(&request, timeout);
+}
+
 /// value = the maximum of every rank's value.
 static inline int tc_mpi_allreduce_max(int *value, double timeout) {
     int in = *value;

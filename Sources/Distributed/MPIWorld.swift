@@ -8,7 +8,7 @@ import TinyConv
 /// any other runs alone, exactly as without MPI (MPI is never initialized). Every
 /// collective waits at most `timeout` seconds (TINYCONV_MPI_TIMEOUT, default 20): a rank
 /// that died or hangs ends the others with one line naming the rank, not a silent hang.
-public final class MPIWorld: ShardExchange {
+public final class MPIWorld: ShardExchange, PlanAgreement {
     public let rank: Int
     public let ranks: Int
     public let timeout: Double
@@ -66,6 +66,18 @@ public final class MPIWorld: ShardExchange {
             }
         }
         check(code, what)
+    }
+
+    public var isRoot: Bool { rank == 0 }
+
+    /// Rank 0's text on every rank: its length, then its bytes (the tuned plan).
+    public func broadcast(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        var count = Int32(isRoot ? bytes.count : 0)
+        check(tc_mpi_broadcast(&count, 4, timeout), "the plan broadcast")
+        if !isRoot { bytes = [UInt8](repeating: 0, count: Int(count)) }
+        if count > 0 { check(bytes.withUnsafeMutableBytes { tc_mpi_broadcast($0.baseAddress, count, timeout) }, "the plan broadcast") }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// True on every rank if it is true on any (the ranks agree to stop at the same step).

@@ -8,6 +8,7 @@ extension ISA: ExpressibleByArgument {
 }
 
 extension SchedulerBackend: ExpressibleByArgument {}
+extension KernelTuner.Mode: ExpressibleByArgument {}
 
 /// The ISA choice, shared by every command that runs kernels: `--isa`, else
 /// TINYCONV_ISA, else the widest the CPU has. A bad name or an ISA the CPU lacks is a
@@ -52,6 +53,8 @@ public struct EngineOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Random seed: weights, shuffles, dropout (default: \(defaults.seed)).")
     public var seed: UInt64?
     @OptionGroup public var isaOption: ISAOption
+    @Option(help: "Kernel choices (tiles, blocking, direct or GEMM, fused or not): auto (measured on first use on this CPU, then remembered in the wisdom file), off (the fixed shape rules), fresh (measure again). Results are the same bits either way.")
+    public var tune: KernelTuner.Mode?
 
     public func validate() throws {
         if let b = batchSize, !(1...TrainingConfig.maxBatchSize).contains(b) {
@@ -87,4 +90,21 @@ public struct EngineOptions: ParsableArguments {
 public func flagName(_ field: String) -> String {
     let map = ["learningRate": "--lr", "batchSize": "--batch-size", "shardSize": "--shard-size"]
     return map[field] ?? "--\(field)"
+}
+
+extension EngineOptions {
+    /// The plan choices `--tune` asks for: rank 0 (or a lone process) tunes and prints one line
+    /// (and any wisdom-file note); under mpirun the other ranks receive rank 0's choices.
+    public func planChoices(for network: Network, shardSize: Int, fuseLayers: Bool = true,
+                            agreement: (any PlanAgreement)?) throws -> (PlanChoices, KernelTuner.Report?) {
+        let mode = tune ?? .auto
+        guard mode != .off else { return (.rules, nil) }
+        let tuner = KernelTuner(mode: mode)
+        if agreement?.isRoot ?? true {
+            for note in tuner.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        }
+        let (choices, report) = try tuner.agreedChoices(for: network, capacity: shardSize, fuseLayers: fuseLayers, agreement: agreement)
+        if let report { print(report.summary) }
+        return (choices, report)
+    }
 }

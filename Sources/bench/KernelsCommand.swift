@@ -17,6 +17,8 @@ struct KernelsCommand: ParsableCommand {
     @Option(help: "Write the table as Markdown to this file.") var markdown: String?
     @Flag(help: "One plan stage per layer: time conv and pool apart instead of the fused conv + pool stage.")
     var noFusion = false
+    @Option(help: "Kernel choices: auto (wisdom, measured where missing), off (the shape rules), fresh (measure again).")
+    var tune: KernelTuner.Mode = .auto
 
     func validate() throws {
         guard (1...TrainingConfig.maxBatchSize).contains(batchSize) else {
@@ -30,7 +32,14 @@ struct KernelsCommand: ParsableCommand {
         let peak = PeakProbe.gflops(isa: .active, threads: 1)
         print(String(format: "ISA %@, measured single-core peak %.1f GFLOP/s, batch %d", ISA.active.description, peak, batchSize))
         var rows = ["| kernel | direction | µs per call | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---:|---|"]
-        for c in try KernelCase.modelLayers(batch: batchSize, fuseLayers: !noFusion) where filter.map({ c.name.contains($0) }) ?? true {
+        let tuner = KernelTuner(mode: tune)
+        for note in tuner.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        let cases = try KernelCase.modelLayers(batch: batchSize, fuseLayers: !noFusion) { network in
+            let (choices, report) = try tuner.choices(for: network, capacity: batchSize, fuseLayers: !noFusion)
+            if tune != .off { print(report.summary) }
+            return choices
+        }
+        for c in cases where filter.map({ c.name.contains($0) }) ?? true {
             let seconds = c.time(repeats: repeats)
             let g = c.flops / seconds / 1e9
             // memory-bound stages (pooling, dropout) have no FLOPs: their time is the figure

@@ -82,7 +82,13 @@ struct StepCommand: ParsableCommand {
         print(String(format: "measured peak: %.1f GFLOP/s on one core, %.1f on %d threads", peak1, peakN, threads))
         print("\(inference ? "inference" : "training") steps at batch \(batchSize), shards of \(shardSize); \(repeats) interleaved repeats of \(steps) steps")
 
-        let bench = try StepBenchmark(models: list, options: options)
+        var tuning: [String] = []
+        let bench = try StepBenchmark(models: list, options: options) { network in
+            let (choices, report) = try engine.planChoices(for: network, shardSize: shardSize, fuseLayers: options.fuseLayers,
+                                                           agreement: world)
+            if let report { tuning.append(report.summary) }
+            return choices
+        }
         if let world {
             for v in bench.variants { v.scheduler.distributed = world }
             print("distributed: \(world.ranks) ranks, \(threads) thread(s) each; rank r computes shards [S*r/P, S*(r+1)/P) of each step")
@@ -104,7 +110,8 @@ struct StepCommand: ParsableCommand {
                                                            world.rank, world.ranks, v.name, compute, mine, shards, exchange, bytes).utf8))
             }
         }
-        let report = BenchReport(bench, machine: machine, singleCorePeak: peak1, machinePeak: peakN)
+        var report = BenchReport(bench, machine: machine, singleCorePeak: peak1, machinePeak: peakN)
+        report.tuning = tuning.isEmpty ? nil : tuning
         printReport(report)
         if let json { try report.writeJSON(to: json) }
         if let csv { try AtomicFile.write(report.csv(), to: csv) }

@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
             let ignored = [("--model", model != nil), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
                            ("--momentum", momentum != nil), ("--batch-size", engine.batchSize != nil), ("--seed", engine.seed != nil),
                            ("--scheduler", engine.scheduler != nil), ("--validation", validation != nil), ("--limit", limit != nil),
-                           ("--checkpoint", checkpoint != nil), ("--json", json != nil)].filter(\.1).map(\.0)
+                           ("--checkpoint", checkpoint != nil), ("--json", json != nil), ("--tune", engine.tune != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 throw ValidationError("--evaluate scores a checkpoint as it is: \(ignored.joined(separator: ", ")) cannot be combined with it")
             }
@@ -126,7 +126,8 @@ struct TrainCommand: ParsableCommand {
         print("data \(dataFolder): \(trainSet.count) train, \(valSet?.count ?? 0) validation, \(test.count) test; batch \(config.batchSize), lr \(config.learningRate), momentum \(config.momentum), seed \(config.seed), \(config.threads) thread(s), \(config.scheduler.rawValue) scheduler, shards of \(config.shardSize), ISA \(ISA.active)")
         if progress.epoch > 0 || progress.step > 0 { print("resuming at epoch \(progress.epoch + 1), step \(progress.step)") }
 
-        let trainer = try Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test)
+        let (choices, _) = try engine.planChoices(for: network, shardSize: config.shardSize, agreement: world)
+        let trainer = try Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test, choices: choices)
         trainer.progress = progress
         trainer.scheduler.distributed = world
         if let world { print("distributed: \(world.ranks) ranks (mpirun), \(config.threads) thread(s) each; rank r computes shards [S*r/P, S*(r+1)/P) of each step") }
@@ -152,7 +153,10 @@ struct TrainCommand: ParsableCommand {
         }, onEpoch: { t in
             guard writes else { return }
             if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress) }
-            if let json { try RunReport(config: config, network: network, history: t.progress.history, best: t.bestEpoch).write(to: json) }
+            if let json {
+                try RunReport(config: config, network: network, plan: t.scheduler.plan, history: t.progress.history, best: t.bestEpoch)
+                    .write(to: json)
+            }
         })
         if trainer.progress.step < trainer.stepsPerEpoch && trainer.progress.epoch < config.epochs {  // stopped by a signal
             if tty { print("\r\u{1B}[K", terminator: "") }

@@ -75,8 +75,8 @@ struct AvgPoolTests {
         #expect(plan.stages.map(\.label) == net.resolved.map(\.name))
         #expect(plan.kind(stage: 1) == "avgpool")
         // no ReLU-backward fusion into an average pool: the conv applies its own
-        #expect((plan.stages[0] as? LinearStage<Conv2DKernel>)?.fusion.reluBackwardDoneByNext == false)
-        #expect((try ExecutionPlan(network: Network(spec: ModelZoo.spec("lenet5"), seed: 1), capacity: 8, fuseLayers: false).stages[0] as? LinearStage<Conv2DKernel>)?.fusion.reluBackwardDoneByNext == true)
+        #expect((plan.stages[0] as? LinearStage<Conv2DKernel>)?.decisions.reluBackwardDoneByNext == false)
+        #expect((try ExecutionPlan(network: Network(spec: ModelZoo.spec("lenet5"), seed: 1), capacity: 8, fuseLayers: false).stages[0] as? LinearStage<Conv2DKernel>)?.decisions.reluBackwardDoneByNext == true)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("avgpool-\(getpid()).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Checkpoint.write(path, network: net, config: TrainingConfig(), progress: TrainingProgress())

@@ -14,8 +14,8 @@ struct ONNXExportTests {
         static func parse(_ token: String, at: String) throws -> (any LayerUnit)? { token == "identity" ? Identity() : nil }
         var token: String { "identity" }
         func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { input }
-        func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
-            try Dropout(rate: 0).makeStage(layer, capacity: capacity, fusion: fusion)
+        func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
+            try Dropout(rate: 0).makeStage(layer, capacity: capacity, decisions: decisions)
         }
     }
 

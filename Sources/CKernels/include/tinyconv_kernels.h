@@ -38,6 +38,51 @@ const char *tc_isa_name(tc_isa isa);
 /// Floats per vector on the ISA (4, 8, 16).
 int tc_isa_vector_floats(tc_isa isa);
 
+// Shape of a stride-1 k x k conv with symmetric zero padding (section convolution below).
+typedef struct {
+    int n, h, w, cin, cout, k, pad;
+} tc_conv_shape;
+// The output-size rule: its one home (the Swift ConvShape calls these too).
+static inline int tc_conv_out_h(tc_conv_shape s) { return s.h + 2 * s.pad - s.k + 1; }
+static inline int tc_conv_out_w(tc_conv_shape s) { return s.w + 2 * s.pad - s.k + 1; }
+static inline size_t tc_conv_taps(tc_conv_shape s) { return (size_t)s.k * s.k * s.cin; }
+
+// ---------------------------------------------------------------- algorithm choices
+// How one GEMM-based kernel call runs. The zero value is the shape rule (an untuned plan);
+// a tuned plan passes what timing the candidates on the machine at hand picked. Every choice
+// computes each output element with the same operations in the same order: it changes
+// speed, never bits.
+typedef struct {
+    uint8_t mr, nr;      // register tile by shape (tc_gemm_tile_shape); 0 x 0, or a shape the
+                         // active ISA lacks: the rule's tile
+    uint8_t variant;     // TC_VARIANT_*
+    uint8_t reserved;
+    int32_t kc, nc, mc;  // cache blocking (BLIS's KC, NC, and MC in rows); kc = 0: the ISA's fixed one
+} tc_gemm_algo;
+
+enum {
+    TC_VARIANT_RULE = 0,  // the shape rule
+    TC_VARIANT_GEMM = 1,  // forward: the GEMM; backward data: dY W^T; weight gradient: col^T dY
+    TC_VARIANT_ALT = 2,   // forward, Cin = 1: direct, positions in vector lanes; backward data, 1x1:
+                          // (W dY^T)^T; weight gradient: (dY^T col)^T
+};
+enum { TC_DIR_FORWARD = 0, TC_DIR_BACKWARD_DATA = 1, TC_DIR_BACKWARD_WEIGHTS = 2 };
+
+// One choice per direction of a conv (or dense) layer.
+typedef struct {
+    tc_gemm_algo forward, backward_data, backward_weights;
+} tc_conv_algo;
+
+/// The register tiles of an ISA (the tuner's candidates): how many, and tile i's rows x columns.
+int tc_gemm_tile_count(tc_isa isa);
+void tc_gemm_tile_shape(tc_isa isa, int i, int *mr, int *nr);
+/// What the shape rules pick for a conv on the active ISA, every field filled in.
+tc_conv_algo tc_conv2d_rule(tc_conv_shape s);
+/// What a choice can set for a direction (TC_DIR_*) of a conv shape: TC_CHOICE_* flags (0: a
+/// fixed kernel).
+enum { TC_CHOICE_TILE = 1, TC_CHOICE_BLOCKING = 2, TC_CHOICE_VARIANT = 4 };
+int tc_conv2d_choices(tc_conv_shape s, int direction);
+
 // ---------------------------------------------------------------- GEMM
 // C[M,N] (= or +=) A[M,K] * B[K,N], A and B read through (row, column) strides,
 // so transposes cost nothing; C is row-major with leading dimension ldc.
@@ -53,44 +98,42 @@ void tc_gemm(size_t M, size_t N, size_t K,
 // Stride 1, square k x k kernel, symmetric zero padding `pad` (valid: 0; same: (k-1)/2).
 // x: [N][H][W][Cin]   w: [k][k][Cin][Cout]   b: [Cout]   y: [N][Ho][Wo][Cout]
 // Ho = H + 2*pad - k + 1, Wo likewise. 1x1 convs (k=1, pad=0) run as one GEMM over N*H*W rows.
-typedef struct {
-    int n, h, w, cin, cout, k, pad;
-} tc_conv_shape;
-
-size_t tc_conv2d_workspace_floats(tc_conv_shape s);
+// algo (NULL: the shape rules) picks tiles, blocking and variants; the workspace query takes
+// the same algo (NULL: enough for the rules).
+size_t tc_conv2d_workspace_floats(tc_conv_shape s, const tc_conv_algo *algo);
 /// y = relu?(conv(x, w) + b)
-void tc_conv2d_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
+void tc_conv2d_forward(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *w, const float *b,
                        float *y, int relu, float *workspace);
 /// dx = conv_full(dy, flip(w)): input gradient. dx: [N][H][W][Cin] (overwritten).
-void tc_conv2d_backward_data(tc_conv_shape s, const float *dy, const float *w,
+void tc_conv2d_backward_data(tc_conv_shape s, const tc_conv_algo *algo, const float *dy, const float *w,
                              float *dx, float *workspace);
 /// dw (+)= im2col(x)^T * dy, db (+)= column sums of dy. accumulate=0 overwrites.
-void tc_conv2d_backward_weights(tc_conv_shape s, const float *x, const float *dy,
+void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy,
                                 float *dw, float *db, int accumulate, float *workspace);
 
-// Conv + bias + ReLU + 2x2 max pool, fused, for the shapes the Cin = 1 direct path takes
-// (tc_conv2d_relu_maxpool_fusable): the conv output is never stored.
+// Conv + bias + ReLU + 2x2 max pool, fused, for any conv shape with an output of at least
+// 2 x 2 (tc_conv2d_relu_maxpool_fusable): the conv output is never stored whole.
 // y, code: [N][Ho/2][Wo/2][Cout] (code as in tc_maxpool2x2_forward_code).
 int tc_conv2d_relu_maxpool_fusable(tc_conv_shape s);
-size_t tc_conv2d_relu_maxpool_workspace_floats(tc_conv_shape s);
-void tc_conv2d_relu_maxpool_forward(tc_conv_shape s, const float *x, const float *w, const float *b,
-                                    float *y, uint8_t *code, float *workspace);
+size_t tc_conv2d_relu_maxpool_workspace_floats(tc_conv_shape s, const tc_conv_algo *algo);
+void tc_conv2d_relu_maxpool_forward(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *w,
+                                    const float *b, float *y, uint8_t *code, float *workspace);
 /// From the pooled output's gradient dy and the forward's codes: dw, db (+)= the conv's
 /// parameter gradients (accumulate=0 overwrites) and, if dx != NULL, dx (overwritten).
-void tc_conv2d_relu_maxpool_backward(tc_conv_shape s, const float *x, const float *w, const uint8_t *code,
-                                     const float *dy, float *dx, float *dw, float *db, int accumulate,
-                                     float *workspace);
+void tc_conv2d_relu_maxpool_backward(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *w,
+                                     const uint8_t *code, const float *dy, float *dx, float *dw, float *db,
+                                     int accumulate, float *workspace);
 
 // ---------------------------------------------------------------- dense
-// x: [N][in]  w: [in][out]  b: [out]  y: [N][out]
-size_t tc_dense_workspace_floats(int n, int in, int out);
-void tc_dense_forward(int n, int in, int out, const float *x, const float *w,
+// x: [N][in]  w: [in][out]  b: [out]  y: [N][out]: the 1x1 conv over N x 1 x 1 x in (algo as there).
+size_t tc_dense_workspace_floats(int n, int in, int out, const tc_conv_algo *algo);
+void tc_dense_forward(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *w,
                       const float *b, float *y, int relu, float *workspace);
 /// dx[N][in] = dy[N][out] * w^T
-void tc_dense_backward_data(int n, int in, int out, const float *dy, const float *w,
+void tc_dense_backward_data(int n, int in, int out, const tc_conv_algo *algo, const float *dy, const float *w,
                             float *dx, float *workspace);
 /// dw (+)= x^T dy, db (+)= column sums of dy
-void tc_dense_backward_weights(int n, int in, int out, const float *x, const float *dy,
+void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                float *dw, float *db, int accumulate, float *workspace);
 
 // ---------------------------------------------------------------- pooling

@@ -4,18 +4,23 @@ import CKernels
 /// (the shape is checked then); the calls after that are unchecked and inlinable, and
 /// take any batch up to `shape.batch`. 1x1 convs take the GEMM path inside C.
 /// x [n][H][W][Cin], w [k][k][Cin][Cout], b [Cout], y [n][Ho][Wo][Cout].
+/// `algorithm` picks tiles, blocking and variants (what the plan's tuner chose; same bits).
 public struct Conv2DKernel: Sendable {
     public let shape: ConvShape
+    public let algorithm: ConvAlgorithm
     @usableFromInline let c: tc_conv_shape
+    @usableFromInline let algo: tc_conv_algo
 
-    public init(_ shape: ConvShape, name: String = "conv2d") throws {
+    public init(_ shape: ConvShape, algorithm: ConvAlgorithm = .rule, name: String = "conv2d") throws {
         try shape.validate(name)
         self.shape = shape
+        self.algorithm = algorithm
         c = shape.c
+        algo = algorithm.c
     }
 
     /// Scratch floats any direction needs at the largest batch.
-    public var workspaceFloats: Int { shape.workspaceFloats }
+    public var workspaceFloats: Int { shape.workspaceFloats(algorithm) }
 
     @inlinable func at(_ n: Int) -> tc_conv_shape {
         assert(n >= 1 && n <= shape.batch, "batch \(n) outside 1...\(shape.batch)")
@@ -28,20 +33,20 @@ public struct Conv2DKernel: Sendable {
     @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, relu: Bool,
                                    workspace: UnsafeMutablePointer<Float>) {
-        tc_conv2d_forward(at(n), x, weights, bias, y, relu ? 1 : 0, workspace)
+        withUnsafePointer(to: algo) { tc_conv2d_forward(at(n), $0, x, weights, bias, y, relu ? 1 : 0, workspace) }
     }
 
     /// dx [n][H][W][Cin] = input gradient (overwritten).
     @inlinable public func backwardData(batch n: Int, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                         dx: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
-        tc_conv2d_backward_data(at(n), dy, weights, dx, workspace)
+        withUnsafePointer(to: algo) { tc_conv2d_backward_data(at(n), $0, dy, weights, dx, workspace) }
     }
 
     /// dw [k][k][Cin][Cout] (+)= weight gradient, db [Cout] (+)= bias gradient.
     @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                            dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
                                            accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
-        tc_conv2d_backward_weights(at(n), x, dy, dw, db, accumulate ? 1 : 0, workspace)
+        withUnsafePointer(to: algo) { tc_conv2d_backward_weights(at(n), $0, x, dy, dw, db, accumulate ? 1 : 0, workspace) }
     }
 }
 

@@ -1,25 +1,32 @@
 import CKernels
 
-/// The fused conv + bias + ReLU + 2x2 max pool (C: tc_conv2d_relu_maxpool_*), for the
-/// shapes the Cin = 1 direct conv takes. The conv's output is never stored: the forward
-/// writes the pooled output and one code byte per pooled element (which window element
-/// was the maximum, whether it was positive); the backward needs only those codes.
-/// x [n][H][W][1], w [k][k][1][Cout], b [Cout], y and code [n][Ho/2][Wo/2][Cout].
+/// The fused conv + bias + ReLU + 2x2 max pool (C: tc_conv2d_relu_maxpool_*), for any conv
+/// shape whose output is at least 2 x 2. The conv's output is never stored whole: the
+/// forward writes the pooled output and one code byte per pooled element (which window
+/// element was the maximum, whether it was positive); the backward needs only those codes.
+/// x [n][H][W][Cin], w [k][k][Cin][Cout], b [Cout], y and code [n][Ho/2][Wo/2][Cout].
+/// `algorithm` picks tiles, blocking and variants of the conv inside (same bits).
 public struct Conv2DMaxPoolKernel: Sendable {
     public let shape: ConvShape
+    public let algorithm: ConvAlgorithm
     @usableFromInline let c: tc_conv_shape
+    @usableFromInline let algo: tc_conv_algo
 
     /// Whether the fused kernel takes this conv shape (else the plan keeps two stages).
     public static func supports(_ shape: ConvShape) -> Bool { tc_conv2d_relu_maxpool_fusable(shape.c) != 0 }
 
-    public init(_ shape: ConvShape, name: String = "conv2d_relu_maxpool") throws {
+    public init(_ shape: ConvShape, algorithm: ConvAlgorithm = .rule, name: String = "conv2d_relu_maxpool") throws {
         try shape.validate(name)
-        try require(Self.supports(shape), name, "the fused conv + pool takes Cin = 1, k > 1 and a conv output of at least 2x2, got \(shape)")
+        try require(Self.supports(shape), name, "the fused conv + pool needs a conv output of at least 2x2, got \(shape)")
         self.shape = shape
+        self.algorithm = algorithm
         c = shape.c
+        algo = algorithm.c
     }
 
-    public var workspaceFloats: Int { Int(tc_conv2d_relu_maxpool_workspace_floats(c)) }
+    public var workspaceFloats: Int {
+        withUnsafePointer(to: algo) { Int(tc_conv2d_relu_maxpool_workspace_floats(c, $0)) }
+    }
     /// Pooled outputs (= code bytes) per sample.
     public var pooledPerSample: Int { (shape.outHeight / 2) * (shape.outWidth / 2) * shape.outChannels }
 
@@ -34,7 +41,7 @@ public struct Conv2DMaxPoolKernel: Sendable {
     @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                    y: UnsafeMutablePointer<Float>, code: UnsafeMutablePointer<UInt8>,
                                    workspace: UnsafeMutablePointer<Float>) {
-        tc_conv2d_relu_maxpool_forward(at(n), x, weights, bias, y, code, workspace)
+        withUnsafePointer(to: algo) { tc_conv2d_relu_maxpool_forward(at(n), $0, x, weights, bias, y, code, workspace) }
     }
 
     /// dw, db (+)= parameter gradients from the pooled output's gradient dy; dx (if given)
@@ -43,6 +50,8 @@ public struct Conv2DMaxPoolKernel: Sendable {
                                     code: UnsafePointer<UInt8>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                                     dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>, accumulate: Bool,
                                     workspace: UnsafeMutablePointer<Float>) {
-        tc_conv2d_relu_maxpool_backward(at(n), x, weights, code, dy, dx, dw, db, accumulate ? 1 : 0, workspace)
+        withUnsafePointer(to: algo) {
+            tc_conv2d_relu_maxpool_backward(at(n), $0, x, weights, code, dy, dx, dw, db, accumulate ? 1 : 0, workspace)
+        }
     }
 }

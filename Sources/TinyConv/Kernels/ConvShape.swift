@@ -12,8 +12,8 @@ public struct ConvShape: Hashable, Sendable, CustomStringConvertible {
         (self.inChannels, self.outChannels, self.kernel, self.padding) = (inChannels, outChannels, kernel, padding)
     }
 
-    public var outHeight: Int { height + 2 * padding - kernel + 1 }
-    public var outWidth: Int { width + 2 * padding - kernel + 1 }
+    public var outHeight: Int { Int(tc_conv_out_h(c)) }  // the C kernels' rule (its one home)
+    public var outWidth: Int { Int(tc_conv_out_w(c)) }
     public var inputCount: Int { batch * height * width * inChannels }
     public var outputCount: Int { batch * outHeight * outWidth * outChannels }
     public var weightCount: Int { kernel * kernel * inChannels * outChannels }
@@ -23,8 +23,12 @@ public struct ConvShape: Hashable, Sendable, CustomStringConvertible {
         "\(kernel)x\(kernel) conv \(batch)x\(height)x\(width)x\(inChannels) -> \(outChannels) pad \(padding)"
     }
 
-    /// Scratch floats any of the three conv kernels needs for this shape.
-    public var workspaceFloats: Int { Int(tc_conv2d_workspace_floats(c)) }
+    /// Scratch floats any of the three conv kernels needs for this shape under the shape rules.
+    public var workspaceFloats: Int { workspaceFloats(.rule) }
+    /// The same under an algorithm choice.
+    public func workspaceFloats(_ algorithm: ConvAlgorithm) -> Int {
+        withUnsafePointer(to: algorithm.c) { Int(tc_conv2d_workspace_floats(c, $0)) }
+    }
 
     var c: tc_conv_shape {
         tc_conv_shape(n: Int32(batch), h: Int32(height), w: Int32(width), cin: Int32(inChannels),

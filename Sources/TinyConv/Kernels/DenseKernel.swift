@@ -8,7 +8,10 @@ public struct DenseShape: Hashable, Sendable {
     }
     public var weightCount: Int { inputs * outputs }
     public var macs: Int { batch * inputs * outputs }
-    public var workspaceFloats: Int { Int(tc_dense_workspace_floats(Int32(batch), Int32(inputs), Int32(outputs))) }
+    public var workspaceFloats: Int { workspaceFloats(.rule) }
+    public func workspaceFloats(_ algorithm: ConvAlgorithm) -> Int {
+        withUnsafePointer(to: algorithm.c) { Int(tc_dense_workspace_floats(Int32(batch), Int32(inputs), Int32(outputs), $0)) }
+    }
     /// The same product seen as a 1x1 conv over a batch x 1 x 1 x inputs tensor.
     public var asConv: ConvShape { ConvShape(batch: batch, height: 1, width: 1, inChannels: inputs, outChannels: outputs, kernel: 1) }
 
@@ -22,17 +25,22 @@ public struct DenseShape: Hashable, Sendable {
 /// The one route from Swift to the C dense kernels (tc_dense_*): built once per layer
 /// shape (checked then), unchecked inlinable calls after, for any batch up to `shape.batch`.
 /// x [n][in], w [in][out], b [out], y [n][out].
+/// `algorithm` as for the 1x1 conv it is (Conv2DKernel).
 public struct DenseKernel: Sendable {
     public let shape: DenseShape
+    public let algorithm: ConvAlgorithm
     @usableFromInline let inputs, outputs: Int32
+    @usableFromInline let algo: tc_conv_algo
 
-    public init(_ shape: DenseShape, name: String = "dense") throws {
+    public init(_ shape: DenseShape, algorithm: ConvAlgorithm = .rule, name: String = "dense") throws {
         try shape.validate(name)
         self.shape = shape
+        self.algorithm = algorithm
         (inputs, outputs) = (Int32(shape.inputs), Int32(shape.outputs))
+        algo = algorithm.c
     }
 
-    public var workspaceFloats: Int { shape.workspaceFloats }
+    public var workspaceFloats: Int { shape.workspaceFloats(algorithm) }
 
     @inlinable func at(_ n: Int) -> Int32 {
         assert(n >= 1 && n <= shape.batch, "batch \(n) outside 1...\(shape.batch)")
@@ -43,20 +51,20 @@ public struct DenseKernel: Sendable {
     @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, relu: Bool,
                                    workspace: UnsafeMutablePointer<Float>) {
-        tc_dense_forward(at(n), inputs, outputs, x, weights, bias, y, relu ? 1 : 0, workspace)
+        withUnsafePointer(to: algo) { tc_dense_forward(at(n), inputs, outputs, $0, x, weights, bias, y, relu ? 1 : 0, workspace) }
     }
 
     /// dx [n][in] = dy w^T (overwritten)
     @inlinable public func backwardData(batch n: Int, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                         dx: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>) {
-        tc_dense_backward_data(at(n), inputs, outputs, dy, weights, dx, workspace)
+        withUnsafePointer(to: algo) { tc_dense_backward_data(at(n), inputs, outputs, $0, dy, weights, dx, workspace) }
     }
 
     /// dw [in][out] (+)= x^T dy, db [out] (+)= column sums of dy
     @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                            dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
                                            accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
-        tc_dense_backward_weights(at(n), inputs, outputs, x, dy, dw, db, accumulate ? 1 : 0, workspace)
+        withUnsafePointer(to: algo) { tc_dense_backward_weights(at(n), inputs, outputs, $0, x, dy, dw, db, accumulate ? 1 : 0, workspace) }
     }
 }
 

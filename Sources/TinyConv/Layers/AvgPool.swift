@@ -10,7 +10,7 @@ public struct AvgPool: LayerUnit, Equatable {
     public var needsSpatialInput: Bool { true }
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { try input.pooled2x2(at: at) }
 
-    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
         Stage(layer, kernel: try AvgPoolKernel(.init(layer, batch: capacity), name: layer.name))
     }
 

@@ -1,6 +1,7 @@
 /// k x k convolution, stride 1, valid or same padding, ReLU fused. Token
 /// `convKxKxF[:same|:valid]`. Parameters: weight [k][k][Cin][Cout] (HWIO), bias [Cout].
-/// 1x1 convs take the GEMM path inside the kernel.
+/// 1x1 convs take the GEMM path inside the kernel. The stage's algorithm (tiles, blocking,
+/// variants) comes from the plan.
 public struct Conv2D: LayerUnit, Equatable {
     public enum Padding: String, Sendable { case valid, same }
     public let kernel: Int
@@ -41,9 +42,10 @@ public struct Conv2D: LayerUnit, Equatable {
 
     public var needsSpatialInput: Bool { true }
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape {
-        let h = input.height + 2 * pad - kernel + 1, w = input.width + 2 * pad - kernel + 1
-        guard h > 0, w > 0 else { throw SpecError(message: "\(at): the kernel is larger than the input") }
-        return TensorShape(h, w, filters)
+        let s = ConvShape(batch: 1, height: input.height, width: input.width, inChannels: input.channels, outChannels: filters,
+                          kernel: kernel, padding: pad)
+        guard s.outHeight > 0, s.outWidth > 0 else { throw SpecError(message: "\(at): the kernel is larger than the input") }
+        return TensorShape(s.outHeight, s.outWidth, filters)
     }
     public func fusesReLU(isOutputLayer: Bool) -> Bool { true }
     public func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor] {
@@ -60,14 +62,18 @@ public struct Conv2D: LayerUnit, Equatable {
                   outChannels: filters, kernel: kernel, padding: pad)
     }
 
-    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
-        LinearStage(layer, kernel: try Conv2DKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
+    public func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape? { shape(layer, batch: batch) }
+
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
+        LinearStage(layer, kernel: try Conv2DKernel(shape(layer, batch: capacity), algorithm: decisions.algorithm, name: layer.name),
+                    decisions: decisions)
     }
 
-    /// conv + ReLU + 2x2 max pool as one stage where the fused kernel takes the shape (Cin = 1).
-    public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int) throws -> (any PlanStage)? {
+    /// conv + ReLU + 2x2 max pool as one stage (any conv whose output is at least 2x2).
+    public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int, algorithm: ConvAlgorithm) throws -> (any PlanStage)? {
         let s = shape(layer, batch: capacity)
         guard next.unit is MaxPool, layer.relu, Conv2DMaxPoolKernel.supports(s) else { return nil }
-        return ConvMaxPoolStage(conv: layer, pool: next, kernel: try Conv2DMaxPoolKernel(s, name: "\(layer.name)+\(next.name)"))
+        return ConvMaxPoolStage(conv: layer, pool: next,
+                                kernel: try Conv2DMaxPoolKernel(s, algorithm: algorithm, name: "\(layer.name)+\(next.name)"))
     }
 }

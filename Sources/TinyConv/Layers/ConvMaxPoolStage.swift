@@ -1,8 +1,7 @@
-/// One plan stage for a conv (with its ReLU) and the 2x2 max pool after it, where the
-/// fused kernel takes the conv's shape (Cin = 1: the first conv of LeNet-5 and of the
-/// Custom net). The conv's activation exists only two rows at a time inside the kernel;
-/// the per-element pool codes live in the stage's mask bytes. Profiled as one stage,
-/// labelled with both layers (`conv1+pool1`).
+/// One plan stage for a conv (with its ReLU) and the 2x2 max pool after it (any conv whose
+/// output is at least 2x2). The conv's activation is never stored whole (two rows at a time
+/// for Cin = 1 convs, one image at a time otherwise); the per-element pool codes live in the
+/// stage's mask bytes. Profiled as one stage, labelled with both layers (`conv1+pool1`).
 final class ConvMaxPoolStage: PlanStage {
     let label: String
     let layers: ClosedRange<Int>
@@ -17,7 +16,7 @@ final class ConvMaxPoolStage: PlanStage {
     var scratchFloats: Int { kernel.workspaceFloats }
     var maskBytesPerSample: Int { kernel.pooledPerSample }
 
-    // y [n][Ho/2][Wo/2][Cout] = maxpool(relu(conv(x [n][H][W][1]) + b)); codes -> c.mask
+    // y [n][Ho/2][Wo/2][Cout] = maxpool(relu(conv(x [n][H][W][Cin]) + b)); codes -> c.mask
     func forward(_ c: StageContext) {
         kernel.forward(batch: c.count, x: c.x, weights: c.parameters, bias: c.parameters + weightCount, y: c.y, code: c.mask,
                        workspace: c.scratch)

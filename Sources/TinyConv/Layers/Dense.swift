@@ -26,7 +26,10 @@ public struct Dense: LayerUnit, Equatable {
         DenseShape(batch: batch, inputs: layer.input.count, outputs: units)
     }
 
-    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
-        LinearStage(layer, kernel: try DenseKernel(shape(layer, batch: capacity), name: layer.name), fusion: fusion)
+    public func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape? { shape(layer, batch: batch).asConv }
+
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
+        LinearStage(layer, kernel: try DenseKernel(shape(layer, batch: capacity), algorithm: decisions.algorithm, name: layer.name),
+                    decisions: decisions)
     }
 }

@@ -18,7 +18,7 @@ public struct Dropout: LayerUnit, Equatable {
 
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { input }
 
-    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
         Stage(layer, rate: rate)
     }
 

@@ -25,10 +25,13 @@ public protocol LayerUnit: Sendable, CustomStringConvertible {
     /// the gradient goes only where the window's max is positive), saving a pass.
     var absorbsPreviousReLUBackward: Bool { get }
     /// This layer's stage for shards of up to `capacity` samples; kernel shapes are checked here.
-    func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage
+    func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage
     /// One stage computing this layer and the next, when this kind has a fused kernel for
     /// the pair at these shapes (conv + max pool); nil otherwise.
-    func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int) throws -> (any PlanStage)?
+    func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int, algorithm: ConvAlgorithm) throws -> (any PlanStage)?
+    /// The conv shape of this layer's GEMM kernels at a batch size (a dense layer is the 1x1 conv
+    /// over batch x 1 x 1 x inputs), for kinds whose kernels take a ConvAlgorithm; nil otherwise.
+    func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape?
 }
 
 extension LayerUnit {
@@ -38,7 +41,8 @@ extension LayerUnit {
     public func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor] { [] }
     public func macsPerSample(input: TensorShape, output: TensorShape) -> Int { 0 }
     public var absorbsPreviousReLUBackward: Bool { false }
-    public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int) throws -> (any PlanStage)? { nil }
+    public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int, algorithm: ConvAlgorithm) throws -> (any PlanStage)? { nil }
+    public func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape? { nil }
 }
 
 /// Every layer kind a spec may use, in the order the parser tries them.

@@ -22,10 +22,10 @@ final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage {
     let kernel: Kernel
     let relu: Bool
     let weightCount, outputCount: Int
-    let fusion: StageFusion
+    let decisions: StageDecisions
 
-    init(_ layer: ResolvedLayer, kernel: Kernel, fusion: StageFusion) {
-        (label, layers, self.kernel, self.fusion) = (layer.name, layer.index...layer.index, kernel, fusion)
+    init(_ layer: ResolvedLayer, kernel: Kernel, decisions: StageDecisions) {
+        (label, layers, self.kernel, self.decisions) = (layer.name, layer.index...layer.index, kernel, decisions)
         relu = layer.relu
         weightCount = layer.weightCount
         outputCount = layer.output.count
@@ -38,7 +38,7 @@ final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage {
                        workspace: c.scratch)
     }
     func backward(_ c: StageContext) {
-        if relu && !fusion.reluBackwardDoneByNext {  // through the fused ReLU, in place
+        if relu && !decisions.reluBackwardDoneByNext {  // through the fused ReLU, in place
             ReLUKernel.backward(count: c.count * outputCount, y: c.y, dy: c.dy, dx: c.dy)
         }
         backwardParameters(c)

@@ -11,9 +11,9 @@ public struct MaxPool: LayerUnit, Equatable {
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { try input.pooled2x2(at: at) }
     public var absorbsPreviousReLUBackward: Bool { true }
 
-    public func makeStage(_ layer: ResolvedLayer, capacity: Int, fusion: StageFusion) throws -> any PlanStage {
+    public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
         Stage(layer, kernel: try MaxPoolKernel(.init(layer, batch: capacity), name: layer.name),
-              reluMask: fusion.appliesPreviousReLUBackward)
+              reluMask: decisions.appliesPreviousReLUBackward)
     }
 
     final class Stage: PlanStage {

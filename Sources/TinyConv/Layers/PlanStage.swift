@@ -28,14 +28,19 @@ public struct StageContext {
     }
 }
 
-/// Fusion decisions the plan hands a stage when it builds it.
-public struct StageFusion: Sendable, Equatable {
+/// What the plan decided for a stage when it builds it: the ReLU-backward hand-offs between
+/// neighbouring stages and, for a layer with GEMM kernels, the algorithm they run (the shape
+/// rules, or what the tuner measured fastest on this machine; the same bits either way).
+public struct StageDecisions: Sendable, Equatable {
     /// The next stage applies this layer's ReLU backward (so this one skips it).
     public var reluBackwardDoneByNext = false
     /// This stage applies the previous layer's ReLU backward.
     public var appliesPreviousReLUBackward = false
-    public init(reluBackwardDoneByNext: Bool = false, appliesPreviousReLUBackward: Bool = false) {
+    /// Tiles, blocking and variants of the layer's kernels.
+    public var algorithm = ConvAlgorithm.rule
+    public init(reluBackwardDoneByNext: Bool = false, appliesPreviousReLUBackward: Bool = false, algorithm: ConvAlgorithm = .rule) {
         (self.reluBackwardDoneByNext, self.appliesPreviousReLUBackward) = (reluBackwardDoneByNext, appliesPreviousReLUBackward)
+        self.algorithm = algorithm
     }
 }
 

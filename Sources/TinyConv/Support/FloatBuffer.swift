@@ -16,6 +16,17 @@ public final class FloatBuffer: @unchecked Sendable {
     }
     deinit { pointer.deallocate() }
 
+    /// Deterministic values in [-0.5, 0.5) from an LCG (for timing kernels outside a step);
+    /// `seed` advances, so consecutive buffers differ.
+    public static func pattern(count: Int, seed: inout UInt64) -> FloatBuffer {
+        let b = FloatBuffer(count: count)
+        for i in 0..<count {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            b[i] = Float(Int64(bitPattern: seed >> 11) % 2000) / 2000 - 0.5
+        }
+        return b
+    }
+
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     public var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
     public var array: [Float] { Array(readOnly) }

@@ -60,8 +60,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
     /// Throws a one-line error for sizes out of range (`TrainingConfig.validate` names the
     /// same limits) or a layer whose kernels reject its shape.
     /// fuseLayers: false keeps one plan stage per layer (same bits; for measuring fusion).
+    /// choices: the tuner's per-layer algorithms and fusions (same bits; KernelTuner).
     public init(network: Network, maxBatch: Int, shardSize: Int = 8, threads: Int, backend: SchedulerBackend = .dispatch,
-                fuseLayers: Bool = true) throws {
+                fuseLayers: Bool = true, choices: PlanChoices = .rules) throws {
         guard (1...TrainingConfig.maxBatchSize).contains(maxBatch), (1...TrainingConfig.maxBatchSize).contains(shardSize),
               (1...TrainingConfig.maxThreads).contains(threads) else {
             throw TrainingError(message: "scheduler: batch \(maxBatch), shard size \(shardSize) and threads \(threads) must be in 1...\(TrainingConfig.maxBatchSize), 1...\(TrainingConfig.maxBatchSize) and 1...\(TrainingConfig.maxThreads)")
@@ -71,7 +72,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
         self.shardSize = shardSize
         self.threads = threads
         self.backend = backend
-        plan = try ExecutionPlan(network: network, capacity: shardSize, fuseLayers: fuseLayers)
+        plan = try ExecutionPlan(network: network, capacity: shardSize, fuseLayers: fuseLayers, choices: choices)
         let maxShards = (maxBatch + shardSize - 1) / shardSize
         let slotCount = backend == .openmp ? max(maxShards, threads) : threads
         slots = (0..<slotCount).map { [plan] _ in ShardWorkspace(plan: plan) }

@@ -17,14 +17,16 @@ public final class Trainer {
         case epoch(EpochRecord)
     }
 
-    public init(config: TrainingConfig, network: Network, train: Dataset, validation: Dataset?, test: Dataset) throws {
+    /// choices: the plan's per-layer kernel algorithms (KernelTuner; the same bits as the rules).
+    public init(config: TrainingConfig, network: Network, train: Dataset, validation: Dataset?, test: Dataset,
+                choices: PlanChoices = .rules) throws {
         self.config = config
         self.network = network
         self.train = train
         self.validation = validation
         self.test = test
         scheduler = try MinibatchScheduler(network: network, maxBatch: config.batchSize, shardSize: config.shardSize,
-                                       threads: config.threads, backend: config.scheduler)
+                                       threads: config.threads, backend: config.scheduler, choices: choices)
     }
 
     public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
