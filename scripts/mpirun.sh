@@ -5,7 +5,13 @@
 # it needs --oversubscribe; ranks are not pinned (each runs its own worker threads); the
 # shared-memory transport copies through a buffer (containers forbid the cross-process
 # memory access its single-copy mode uses).
+# Open MPI scans the whole command line for its own `--tune FILE` (MCA parameter files), the
+# program's arguments included, so TinyConv's `--tune MODE` is passed on as `--tune=MODE`.
 set -euo pipefail
 flags=(--oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none)
 [[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
-exec mpirun "${flags[@]}" "$@"
+args=()
+while (($#)); do
+    if [[ "$1" == "--tune" && $# -ge 2 ]]; then args+=("--tune=$2"); shift 2; else args+=("$1"); shift; fi
+done
+exec mpirun "${flags[@]}" "${args[@]}"

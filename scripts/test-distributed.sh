@@ -5,7 +5,9 @@
 #      (dropout) and Custom;
 #   2. a P=2 checkpoint resumed at P=1 and P=3 ends bit-identical to an uninterrupted run;
 #   3. a killed rank ends the job non-zero within 30 s with the rank named, and the last
-#      checkpoint still loads; a stopped (hung) rank makes the others stop with one line.
+#      checkpoint still loads; a stopped (hung) rank makes the others stop with one line;
+#   4. tuned ranks (rank 0 measures, broadcasts its plan) give the bits of an untuned process;
+#      bench under mpirun reports no share of peak above 100% (each rank's FLOPs are its own).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,18 +15,7 @@ OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 TRAIN=.build/release/train
 RUN=(--limit 500 --validation 0 --seed 11)
-same_tensors() {  # two checkpoints hold the same tensor bytes (metadata aside)
-    python3 - "$1" "$2" <<'PY'
-import json, struct, sys
-def tensors(p):
-    d = open(p, "rb").read(); n = struct.unpack("<Q", d[:8])[0]; h = json.loads(d[8:8 + n]); body = d[8 + n:]
-    return {k: body[v["data_offsets"][0]:v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
-a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
-bad = [k for k in a if a[k] != b.get(k)]
-if bad or a.keys() != b.keys():
-    sys.exit(f"tensors differ: {bad[:4]}")
-PY
-}
+same_tensors() { python3 scripts/same-tensors.py "$1" "$2"; }  # the same tensor bytes, metadata aside
 for m in lenet5 regularized-lenet5 custom; do
     for p in 2 3; do
         $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads $p --checkpoint "$OUT/one.safetensors" > /dev/null
@@ -33,6 +24,16 @@ for m in lenet5 regularized-lenet5 custom; do
         echo "distributed: $m: $p ranks x 1 thread == 1 process x $p threads, bit for bit"
     done
 done
+
+$TRAIN --model custom "${RUN[@]}" --epochs 1 --threads 2 --tune off --checkpoint "$OUT/off.safetensors" > /dev/null
+TINYCONV_WISDOM="$OUT/wisdom.json" scripts/mpirun.sh -np 2 $TRAIN --model custom "${RUN[@]}" --epochs 1 --threads 1 --tune fresh \
+    --checkpoint "$OUT/tuned.safetensors" > "$OUT/tuned.log"
+same_tensors "$OUT/off.safetensors" "$OUT/tuned.safetensors"
+[[ $(grep -c "^tuning: .* measured" "$OUT/tuned.log") -eq 1 ]] || { cat "$OUT/tuned.log"; echo "expected one tuning line (rank 0)"; exit 1; }
+echo "distributed: custom, 2 tuned ranks (rank 0's plan broadcast) == 1 untuned process, bit for bit"
+scripts/mpirun.sh -np 2 .build/release/bench --model lenet5 --model custom --threads 1 --repeats 6 --steps 2 --warmup 1 \
+    --json "$OUT/bench.json" > "$OUT/bench.log" 2>&1 || { cat "$OUT/bench.log"; exit 1; }
+python3 scripts/check-shares.py "$OUT/bench.json"
 
 scripts/mpirun.sh -np 2 $TRAIN --model regularized-lenet5 "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/p2.safetensors" > /dev/null
 $TRAIN --model regularized-lenet5 "${RUN[@]}" --epochs 2 --threads 2 --checkpoint "$OUT/straight.safetensors" > /dev/null

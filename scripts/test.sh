@@ -24,6 +24,7 @@ echo "kernel sweeps must cover: $TINYCONV_EXPECT_ISA"
 
 echo "== end-to-end: short real training run on MNIST"
 swift build -c release --product train
+swift build -c release --product bench
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 .build/release/train --model lenet5 --limit 4000 --validation 500 --epochs 2 --seed 7 \
@@ -118,6 +119,25 @@ grep -q "stopped at epoch 1, step 0: checkpoint written" "$OUT/early.log" || { c
 echo "end-to-end: SIGTERM during start-up: $(grep 'checkpoint written' "$OUT/early.log" | cut -c1-60)..."
 .build/release/train --resume "$OUT/int-INT.safetensors" | tail -2
 echo "end-to-end: signals write a checkpoint and resume works"
+
+echo "== kernel tuning: wisdom, same bits tuned or not, honest shares of peak"
+WISDOM="$OUT/wisdom.json"
+TINYCONV_WISDOM="$WISDOM" .build/release/train --model lenet5 --limit 1500 --validation 0 --epochs 1 --seed 5 --tune fresh \
+    --checkpoint "$OUT/tuned.safetensors" | grep "^tuning: 5 layer(s): 0 from wisdom, 5 measured"
+TINYCONV_WISDOM="$WISDOM" .build/release/train --model lenet5 --limit 1500 --validation 0 --epochs 1 --seed 5 \
+    --checkpoint "$OUT/remembered.safetensors" | grep "^tuning: 5 layer(s): 5 from wisdom, 0 measured"
+.build/release/train --model lenet5 --limit 1500 --validation 0 --epochs 1 --seed 5 --tune off --checkpoint "$OUT/untuned.safetensors" > /dev/null
+python3 scripts/same-tensors.py "$OUT/tuned.safetensors" "$OUT/untuned.safetensors"
+python3 scripts/same-tensors.py "$OUT/remembered.safetensors" "$OUT/untuned.safetensors"
+echo "kernel tuning: tuned, remembered and untuned runs end with the same weights"
+printf '{"format": "tinyconv-wisdom-1", "machines": {' > "$WISDOM"
+TINYCONV_WISDOM="$WISDOM" .build/release/train --model lenet5 --limit 500 --validation 0 --epochs 1 > /dev/null 2> "$OUT/wisdom-note.txt"
+grep -q "note: wisdom file .* is damaged" "$OUT/wisdom-note.txt" || { cat "$OUT/wisdom-note.txt"; exit 1; }
+[[ "$(cat "$WISDOM.damaged")" == '{"format": "tinyconv-wisdom-1", "machines": {' ]] || { echo "the damaged wisdom file was not kept"; exit 1; }
+echo "kernel tuning: $(head -1 "$OUT/wisdom-note.txt" | cut -c1-90)..."
+.build/release/bench tune --model lenet5 --rounds 1 --no-wisdom | grep "^tuning: 5 layer(s)"
+.build/release/bench --model lenet5 --model custom --repeats 6 --steps 3 --warmup 1 --json "$OUT/bench.json" > /dev/null
+python3 scripts/check-shares.py "$OUT/bench.json"
 
 echo "== ONNX export: every zoo model and a spec with every layer kind, checked by onnx and ONNX Runtime"
 swift build -c release --product export

@@ -4,7 +4,10 @@ import Foundation
 extension BenchReport {
     /// Summarizes a finished StepBenchmark: step-time statistics, rates against the
     /// measured peaks, per-layer profiles, and each variant compared with the first.
-    public init(_ b: StepBenchmark, machine: MachineInfo, singleCorePeak peak1: Double, machinePeak peakN: Double) {
+    /// profiledSamplesPerStep: the samples this process computed per step when it ran only
+    /// its share (an MPI rank): its per-layer FLOPs are those samples', not the whole batch's.
+    public init(_ b: StepBenchmark, machine: MachineInfo, singleCorePeak peak1: Double, machinePeak peakN: Double,
+                profiledSamplesPerStep: Int? = nil) {
         let o = b.options
         var variants: [VariantResult] = []
         for (i, v) in b.variants.enumerated() {
@@ -12,8 +15,8 @@ extension BenchReport {
             let s = Summary(b.stepSeconds[i])
             let gflops = flops / s.median / 1e9
             let profiled = b.profiledStepSeconds.isEmpty ? nil : Statistics.median(b.profiledStepSeconds[i])
-            let rows = b.profilers.isEmpty ? [] : b.profilers[i].rows(plan: v.plan, batch: o.batchSize, steps: b.profiledSteps,
-                                                                       singleCorePeakGflops: peak1)
+            let rows = b.profilers.isEmpty ? [] : b.profilers[i].rows(plan: v.plan, batch: profiledSamplesPerStep ?? o.batchSize,
+                                                                       steps: b.profiledSteps, singleCorePeakGflops: peak1)
             variants.append(VariantResult(
                 name: v.name, spec: v.network.spec.description, parameters: v.network.parameterCount, flopsPerStep: flops,
                 stepSeconds: s, gflops: gflops, percentOfMachinePeak: 100 * gflops / peakN, profiledStepSeconds: profiled,

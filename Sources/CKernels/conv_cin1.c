@@ -128,7 +128,7 @@ static void gemm_init(gemm_ctx *f, const tc_isa_kernels *t, tc_conv_shape s, con
 
 // yrow [Wo][ldc] = output row oy of the image currently in the plane. With ldc >= Cout
 // rounded up to the tile width, every column panel is written whole (the padded channels
-// get ReLU(0 + 0) = 0), so no tile goes through the edge-tile copy for its columns.
+// get ReLU(0 + 0) = 0), so every tile stores whole vectors (no masked edge columns).
 static void gemm_row(const gemm_ctx *f, int oy, float *yrow, size_t ldc) {
     const size_t MR = (size_t)f->uk.mr, NR = (size_t)f->uk.nr, co = f->co;
     const int whole = ldc >= tc_round_up(co, NR);
@@ -137,8 +137,8 @@ static void gemm_row(const gemm_ctx *f, int oy, float *yrow, size_t ldc) {
         const float *a = f->plane + (size_t)oy * f->wp + ox0;
         // ragged tiles: rows past mr read inside the plane's slack and are dropped
         for (size_t jr = 0; jr < co; jr += NR)
-            tc_ukernel_tile(f->uk.fn_koff, f->uk.mr, f->uk.nr, mr, whole || co - jr >= NR ? NR : co - jr, f->K, a, 1,
-                            f->bpack + jr * f->K, NR, yrow + ox0 * ldc + jr, ldc, f->bias_pad + jr, f->flags, f->koff);
+            f->uk.fn_koff(f->K, a, 1, f->bpack + jr * f->K, NR, yrow + ox0 * ldc + jr, ldc, f->bias_pad + jr, f->flags, f->koff,
+                          (int)mr, (int)(whole || co - jr >= NR ? NR : co - jr));
     }
 }
 
@@ -287,7 +287,7 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
     for (size_t i = 0; i < T + MR; i++)
         roff[i] = i < T ? (int32_t)((i / (size_t)s.k) * wp + i % (size_t)s.k) : 0;  // pad rows read P[0..]
     // When Cout is not a multiple of the tile width, accumulate into dw padded to ncp columns
-    // (the padded columns gather zeros), so no tile goes through the edge-tile copy; the live
+    // (the padded columns gather zeros), so every tile loads and stores whole vectors; the live
     // columns see the same FMAs in the same order.
     float *dwt = dw;
     size_t ldw = co;
@@ -324,8 +324,8 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
             for (size_t i0 = 0; i0 < T; i0 += MR) {
                 const size_t mr = T - i0 < MR ? T - i0 : MR;
                 for (size_t jr = 0; jr < co; jr += NR)
-                    tc_ukernel_tile(uk.fn_roff, uk.mr, uk.nr, mr, ldw - jr < NR ? ldw - jr : NR, kc, a, 0, bpack + jr * kc, NR,
-                                    dwt + i0 * ldw + jr, ldw, NULL, TC_UK_LOAD_C, roff + i0);
+                    uk.fn_roff(kc, a, 0, bpack + jr * kc, NR, dwt + i0 * ldw + jr, ldw, NULL, TC_UK_LOAD_C, roff + i0, (int)mr,
+                               (int)(ldw - jr < NR ? ldw - jr : NR));
             }
         }
     }

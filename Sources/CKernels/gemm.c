@@ -1,6 +1,6 @@
 // Blocked GEMM in the BLIS style: pack a KC x NC block of B into NR-wide panels (kept
 // hot in cache), walk A in MR-row panels (in place when row-major, else copied), and
-// run the ISA's MR x NR register-tile microkernel. Edge tiles go through a stack tile.
+// run the ISA's MR x NR register-tile microkernel (edge tiles store only their live part).
 // The tile and block sizes come from the call's choice (tc_gemm_algo: what a tuned plan
 // measured fastest here) or the shape rules and the ISA's fixed blocking.
 #include <assert.h>
@@ -81,20 +81,6 @@ void tc_gemm_tile_shape(tc_isa isa, int i, int *mr, int *nr) {
             *mr = tc_all_kernels[j]->tiles[i].mr;
             *nr = tc_all_kernels[j]->tiles[i].nr;
         }
-}
-
-void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
-                     const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
-                     const float *bias, int flags, const int32_t *koff) {
-    if (mr == (size_t)MR && nr == (size_t)NR) {
-        fn(kc, a, lda, b, ldb, c, ldc, bias, flags, koff);
-        return;
-    }
-    float tile[TC_MAX_MR * TC_MAX_NR] __attribute__((aligned(64)));
-    if (flags & TC_UK_LOAD_C)
-        for (size_t i = 0; i < mr; i++) memcpy(tile + i * NR, c + i * ldc, nr * sizeof(float));
-    fn(kc, a, lda, b, ldb, tile, (size_t)NR, bias, flags, koff);
-    for (size_t i = 0; i < mr; i++) memcpy(c + i * ldc, tile + i * NR, nr * sizeof(float));
 }
 
 tc_gemm_ukernel tc_gemm_choose_ukernel(const tc_isa_kernels *t, size_t N) {
@@ -263,7 +249,7 @@ void tc_gemm_sources(const tc_isa_kernels *t, const tc_gemm_algo *algo, size_t M
                         const int in_place = a_direct && mr == MR;
                         const float *ap = in_place ? A->p + (ptrdiff_t)(ic + ir) * A->rs + pc : apack + ir * kc;
                         const size_t lda = in_place ? (size_t)A->rs : kc;
-                        tc_ukernel_tile(uk.fn, uk.mr, uk.nr, mr, nr, kc, ap, lda, bp, ldb, c, ldc, biasp, flags, NULL);
+                        uk.fn(kc, ap, lda, bp, ldb, c, ldc, biasp, flags, NULL, (int)mr, (int)nr);
                     }
                 }
             }

@@ -54,42 +54,62 @@ static inline vf splat(float x) { return x - (vf){0}; }
 // Vector kernels: name_<isa>.
 #define TC_FN(name) TC_CAT2(name, TC_ISA_SUFFIX)
 
+// The first n lanes (0 < n < width) of a C row at p, for a tile whose last columns run past
+// the output: one masked access, not a copy of the tile through the stack.
+static inline vf part_ld_vf(const float *p, int n) { return ldn(p, n); }
+static inline void part_st_vf(float *p, vf v, int n) { stn(p, v, n); }
+#ifdef TC_HALF_TILES
+typedef float vh __attribute__((vector_size(TC_VW * 2)));
+static inline vh part_ld_vh(const float *p, int n) { return (vh)_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1), p); }
+static inline void part_st_vh(float *p, vh v, int n) { _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1), (__m256)v); }
+#endif
+
 // One microkernel body per tile shape; MR and NV are compile-time constants so the
-// accumulators live in registers (MR*NV of them).
-#define DEFINE_GEMM_UKERNEL(NAME, MR, NV, AIDX, V, W)                                       \
-    static void NAME(size_t kc, const float *restrict a, size_t lda, const float *restrict b,\
-                     size_t ldb, float *restrict c, size_t ldc, const float *restrict bias,  \
-                     int flags, const int32_t *restrict koff) {                              \
-        (void)lda;                                                                          \
-        (void)koff;                                                                         \
-        V acc[MR][NV];                                                                     \
-        if (flags & TC_UK_LOAD_C) {                                                         \
-            for (int i = 0; i < MR; i++)                                                    \
-                for (int v = 0; v < NV; v++) memcpy(&acc[i][v], c + i * ldc + v * W, sizeof(V));       \
-        } else if (bias) {                                                                  \
-            for (int v = 0; v < NV; v++) {                                                  \
-                V bv; memcpy(&bv, bias + v * W, sizeof(V));                                               \
-                for (int i = 0; i < MR; i++) acc[i][v] = bv;                                \
-            }                                                                               \
-        } else {                                                                            \
-            for (int i = 0; i < MR; i++)                                                    \
-                for (int v = 0; v < NV; v++) acc[i][v] = (V){0};                           \
-        }                                                                                   \
-        for (size_t k = 0; k < kc; k++) {                                                   \
-            V bv[NV];                                                                      \
-            for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * W, sizeof(V));                         \
-            for (int i = 0; i < MR; i++) {                                                  \
+// accumulators live in registers (MR*NV of them). mr x nr (<= MR x NR) of the tile are live:
+// only they are loaded from and stored to C (rows past mr of A must still be readable).
+#define DEFINE_GEMM_UKERNEL(NAME, MR, NV, AIDX, V, W)                                         \
+    static void NAME(size_t kc, const float *restrict a, size_t lda, const float *restrict b, \
+                     size_t ldb, float *restrict c, size_t ldc, const float *restrict bias,   \
+                     int flags, const int32_t *restrict koff, int mr, int nr) {               \
+        (void)lda;                                                                           \
+        (void)koff;                                                                          \
+        V acc[MR][NV];                                                                       \
+        if (flags & TC_UK_LOAD_C) {                                                          \
+            for (int i = 0; i < MR; i++)                                                     \
+                for (int v = 0; v < NV; v++) {                                               \
+                    const int n_ = nr - v * (W);                                             \
+                    if (i < mr && n_ >= (W)) memcpy(&acc[i][v], c + i * ldc + v * (W), sizeof(V)); \
+                    else if (i < mr && n_ > 0) acc[i][v] = part_ld_##V(c + i * ldc + v * (W), n_); \
+                    else acc[i][v] = (V){0};                                                 \
+                }                                                                            \
+        } else if (bias) {                                                                   \
+            for (int v = 0; v < NV; v++) {                                                   \
+                V bv; memcpy(&bv, bias + v * (W), sizeof(V));                                \
+                for (int i = 0; i < MR; i++) acc[i][v] = bv;                                 \
+            }                                                                                \
+        } else {                                                                             \
+            for (int i = 0; i < MR; i++)                                                     \
+                for (int v = 0; v < NV; v++) acc[i][v] = (V){0};                             \
+        }                                                                                    \
+        for (size_t k = 0; k < kc; k++) {                                                    \
+            V bv[NV];                                                                        \
+            for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * (W), sizeof(V));             \
+            for (int i = 0; i < MR; i++) {                                                   \
                 V ai = a[AIDX] - (V){0};                                                     \
-                for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);        \
-            }                                                                               \
-            b += ldb;                                                                   \
-        }                                                                                   \
-        if (flags & TC_UK_RELU) {                                                           \
-            for (int i = 0; i < MR; i++)                                                    \
-                for (int v = 0; v < NV; v++) acc[i][v] = VMAX(acc[i][v], (V){0});          \
-        }                                                                                   \
-        for (int i = 0; i < MR; i++)                                                        \
-            for (int v = 0; v < NV; v++) memcpy(c + i * ldc + v * W, &acc[i][v], sizeof(V));            \
+                for (int v = 0; v < NV; v++) acc[i][v] = VFMA(ai, bv[v], acc[i][v]);         \
+            }                                                                                \
+            b += ldb;                                                                        \
+        }                                                                                    \
+        if (flags & TC_UK_RELU) {                                                            \
+            for (int i = 0; i < MR; i++)                                                     \
+                for (int v = 0; v < NV; v++) acc[i][v] = VMAX(acc[i][v], (V){0});            \
+        }                                                                                    \
+        for (int i = 0; i < MR && i < mr; i++)                                               \
+            for (int v = 0; v < NV; v++) {                                                   \
+                const int n_ = nr - v * (W);                                                 \
+                if (n_ >= (W)) memcpy(c + i * ldc + v * (W), &acc[i][v], sizeof(V));         \
+                else if (n_ > 0) part_st_##V(c + i * ldc + v * (W), acc[i][v], n_);          \
+            }                                                                                \
     }
 
 // Each tile in three variants. Plain: A(i, k) = a[i*lda + k]. Offsets: A(i, k) = a[i + koff[k]]
@@ -111,7 +131,6 @@ TC_TILES(TC_DEFINE_TILE)
 // split a 512-bit FMA into two 256-bit halves (AMD Zen 4) a 256-bit FMA does the same useful
 // work per issue slot at twice the rate; elsewhere it is no slower.
 #ifdef TC_HALF_TILES
-typedef float vh __attribute__((vector_size(TC_VW * 2)));
 #define TC_DEFINE_HALF_TILE(MR, NV, NAME) TC_DEFINE_TILE_AS(MR, NV, NAME, vh, TC_VW / 2)
 TC_HALF_TILES(TC_DEFINE_HALF_TILE)
 #define TC_HALF_ENTRY(MR, NV, NAME) {MR, (NV) * TC_VW / 2, TC_UK(NAME, ), TC_UK(NAME, _koff), TC_UK(NAME, _roff)}

@@ -7,15 +7,16 @@
 // Microkernel flags.
 enum { TC_UK_LOAD_C = 1, TC_UK_RELU = 2 };
 
-// A GEMM microkernel computes one full mr x nr tile of C:
-//   c[mr][nr] (= bias | += c) + a[mr][kc] * b[kc][nr], then ReLU if asked.
+// A GEMM microkernel computes one MR x NR tile of C, of which the first mr rows and nr
+// columns are live (loaded and stored; the rest is computed and dropped):
+//   c[mr][nr] (= bias | += c) + a[MR][kc] * b[kc][NR], then ReLU if asked.
 // a: mr rows, row-major with leading dimension lda (read in place when the source is
 // row-major, so small-N products do not pay for packing); b: kc rows of nr floats, ldb
 // apart (nr for a packed panel; the source's row stride when B is read in place).
 // koff (only for fn_koff): A(i, k) = a[i + koff[k]] instead of a[i*lda + k].
 typedef void (*tc_gemm_ukernel_fn)(size_t kc, const float *a, size_t lda, const float *b,
                                    size_t ldb, float *c, size_t ldc, const float *bias, int flags,
-                                   const int32_t *koff);
+                                   const int32_t *koff, int mr, int nr);
 typedef struct {
     int mr, nr;
     tc_gemm_ukernel_fn fn;       // A(i, k) = a[i*lda + k]
@@ -102,17 +103,10 @@ const tc_isa_kernels *tc_active_kernels(void);
 extern const tc_isa_kernels *const tc_all_kernels[];
 extern const int tc_all_kernels_count;
 
-/// Runs one register tile: straight into C when it is a full mr x nr tile, otherwise
-/// through an aligned stack tile (loaded from C first when the flags accumulate) whose
-/// live mr x nr corner is copied back. `a` must be readable for the full tile's rows.
-void tc_ukernel_tile(tc_gemm_ukernel_fn fn, int MR, int NR, size_t mr, size_t nr, size_t kc,
-                     const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
-                     const float *bias, int flags, const int32_t *koff);
-
 // Channels per block of the narrow Cin = 1 weight-gradient kernel (conv.c pads to it).
 #define TC_CIN1_WGRAD_CHANNELS 6
 
-// Largest tile any ISA uses (for stack edge tiles and workspace sizes).
+// Largest tile any ISA uses (for workspace sizes).
 #define TC_MAX_MR 28
 #define TC_MAX_NR 64
 

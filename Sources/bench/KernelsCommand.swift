@@ -29,8 +29,9 @@ struct KernelsCommand: ParsableCommand {
 
     func run() throws {
         try isaOption.apply()
-        let peak = PeakProbe.gflops(isa: .active, threads: 1)
-        print(String(format: "ISA %@, measured single-core peak %.1f GFLOP/s, batch %d", ISA.active.description, peak, batchSize))
+        var peaks = PeakProbe.Figures(threads: 1)
+        print(String(format: "ISA %@, measured single-core peak at the start %.1f GFLOP/s, batch %d", ISA.active.description,
+                     peaks.singleCore, batchSize))
         var rows = ["| kernel | direction | µs per call | GFLOP/s | % of peak | ISA |", "|---|---|---:|---:|---:|---|"]
         let tuner = KernelTuner(mode: tune)
         for note in tuner.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
@@ -39,8 +40,13 @@ struct KernelsCommand: ParsableCommand {
             if tune != .off { print(report.summary) }
             return choices
         }
-        for c in cases where filter.map({ c.name.contains($0) }) ?? true {
-            let seconds = c.time(repeats: repeats)
+        let selected = cases.filter { c in filter.map { c.name.contains($0) } ?? true }
+        if let filter, selected.isEmpty { throw ValidationError("--filter \(filter) matches no kernel (names look like 'lenet5/conv2 ... forward')") }
+        let timed = selected.map { ($0, $0.time(repeats: repeats)) }
+        peaks.refine()  // the best of the probes before and after (docs/bench-json.md)
+        let peak = peaks.singleCore
+        print(String(format: "single-core peak, best of the probes at the start and end: %.1f GFLOP/s", peak))
+        for (c, seconds) in timed {
             let g = c.flops / seconds / 1e9
             // memory-bound stages (pooling, dropout) have no FLOPs: their time is the figure
             let line = c.name.padding(toLength: 70, withPad: " ", startingAt: 0)

@@ -75,11 +75,10 @@ struct StepCommand: ParsableCommand {
         let list: [(name: String, spec: NetworkSpec)]
         do { list = try models() } catch let e as SpecError { throw ValidationError(e.description) }
 
-        let peak1 = PeakProbe.gflops(isa: .active, threads: 1)
-        let peakN = PeakProbe.gflops(isa: .active, threads: threads)
+        var peaks = PeakProbe.Figures(threads: threads)
         let machine = MachineInfo.current(coresUsed: threads)
         print("TinyConv bench: \(machine.cpuModel), \(threads) thread(s), ISA \(machine.isa), \(backend.rawValue) scheduler")
-        print(String(format: "measured peak: %.1f GFLOP/s on one core, %.1f on %d threads", peak1, peakN, threads))
+        print(String(format: "measured peak at the start: %.1f GFLOP/s on one core, %.1f on %d threads", peaks.singleCore, peaks.machine, threads))
         print("\(inference ? "inference" : "training") steps at batch \(batchSize), shards of \(shardSize); \(repeats) interleaved repeats of \(steps) steps")
 
         var tuning: [String] = []
@@ -110,7 +109,26 @@ struct StepCommand: ParsableCommand {
                                                            world.rank, world.ranks, v.name, compute, mine, shards, exchange, bytes).utf8))
             }
         }
-        var report = BenchReport(bench, machine: machine, singleCorePeak: peak1, machinePeak: peakN)
+        // Probed again after the run: the best of every probe is the figure (docs/bench-json.md).
+        peaks.refine()
+        var jobPeak = peaks.machine
+        var samplesPerStep: Int? = nil
+        if let world {
+            // The job's peak: every rank's threads, but on one host no more than its cores can give.
+            let env = ProcessInfo.processInfo.environment
+            let local = max(1, Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.ranks)
+            let hostPeak = min(Double(local) * peaks.machine, Double(machine.logicalCores) * peaks.singleCore)
+            jobPeak = hostPeak * Double(world.ranks) / Double(local)
+            // This rank's profile covers its own shards only: its FLOPs are its samples'.
+            let shards = (batchSize + shardSize - 1) / shardSize
+            samplesPerStep = ShardPartition.range(rank: world.rank, ranks: world.ranks, shards: shards)
+                .reduce(0) { $0 + min(shardSize, batchSize - $1 * shardSize) }
+        }
+        print(String(format: "measured peak, best of %d probes (start and end): %.1f GFLOP/s on one core, %.1f on %d threads%@",
+                     peaks.probes, peaks.singleCore, peaks.machine, threads,
+                     world.map { String(format: "; %.1f for the job's %d ranks", jobPeak, $0.ranks) } ?? ""))
+        var report = BenchReport(bench, machine: machine, singleCorePeak: peaks.singleCore, machinePeak: jobPeak,
+                                 profiledSamplesPerStep: samplesPerStep)
         report.tuning = tuning.isEmpty ? nil : tuning
         printReport(report)
         if let json { try report.writeJSON(to: json) }

@@ -45,6 +45,28 @@ struct BenchHarnessTests {
         return (b, report)
     }
 
+    @Test("against measured peaks no share of peak exceeds 100%, and the machine peak is never below one core's")
+    func honestShares() throws {
+        var peaks = PeakProbe.Figures(threads: 2)
+        var o = StepBenchmark.Options()
+        (o.batchSize, o.threads, o.warmupSteps, o.stepsPerRepeat, o.repeats, o.traceSteps) = (16, 2, 1, 2, 3, 1)
+        let b = try StepBenchmark(models: [("lenet5", try ModelZoo.spec("lenet5")), ("custom", try ModelZoo.spec("custom"))], options: o)
+        b.run()
+        peaks.refine()
+        #expect(peaks.machine >= peaks.singleCore && peaks.probes == 2)
+        let r = BenchReport(b, machine: MachineInfo.current(coresUsed: 2), singleCorePeak: peaks.singleCore, machinePeak: peaks.machine)
+        for v in r.variants {
+            #expect(v.percentOfMachinePeak > 0 && v.percentOfMachinePeak <= 100, "\(v.name): \(v.percentOfMachinePeak)%")
+            for l in v.layers {
+                #expect(l.forwardPercentOfPeak <= 100 && l.backwardPercentOfPeak <= 100, "\(v.name)/\(l.layer): \(l)")
+            }
+        }
+        // half the samples per step (an MPI rank's share) halves the FLOPs a layer row counts
+        let half = BenchReport(b, machine: MachineInfo.current(coresUsed: 2), singleCorePeak: peaks.singleCore,
+                               machinePeak: peaks.machine, profiledSamplesPerStep: 8)
+        #expect(abs(half.variants[0].layers[0].forwardFlops * 2 - r.variants[0].layers[0].forwardFlops) < 1e-6)
+    }
+
     @Test("variants run interleaved, A B then B A, and every repeat is recorded")
     func interleaving() throws {
         let (b, r) = try Self.smallBench()
@@ -52,7 +74,7 @@ struct BenchHarnessTests {
         #expect(b.profiledStepSeconds.map(\.count) == [3, 3])
         #expect(b.stepSeconds.map(\.count) == [3, 3])
         #expect(r.comparisons.count == 1 && r.comparisons[0].baseline == "a" && r.comparisons[0].other == "b")
-        // conv1 (Cin = 1) and pool1 run as one fused stage, profiled under both names
+        // conv1 and pool1 run as one fused stage, profiled under both names
         #expect(r.variants[0].layers.map(\.layer) == ["conv1+pool1", "fc1", "loss", "gather", "optimizer"])
         #expect(r.variants[0].layers[0].kind == "conv+pool")
         #expect(abs(r.variants[0].layers.reduce(0) { $0 + $1.shareOfStep } - 1) < 1e-9)
