@@ -27,7 +27,24 @@ static inline void stn(float *p, vf v, int n) { _mm512_mask_storeu_ps(p, (__mmas
 #include <immintrin.h>
 static inline __m256i lanes_below(int n) { return (__m256i)((vi){0, 1, 2, 3, 4, 5, 6, 7} < n); }
 static inline vf ldn(const float *p, int n) { return (vf)_mm256_maskload_ps(p, lanes_below(n)); }
-static inline void stn(float *p, vf v, int n) { _mm256_maskstore_ps(p, lanes_below(n), (__m256)v); }
+// Stored in pieces of 4, 2 and 1 lanes: a vmaskmovps store is microcoded on AMD Zen 2 (tens of
+// cycles) and slow on other cores too, and narrow channel tails store once per pixel.
+static inline void stn(float *p, vf v, int n) {
+    __m128 lo = _mm256_castps256_ps128((__m256)v);
+    if (n >= 4) {
+        _mm_storeu_ps(p, lo);
+        lo = _mm256_extractf128_ps((__m256)v, 1);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)p, lo);
+        lo = _mm_movehl_ps(lo, lo);
+        p += 2;
+        n -= 2;
+    }
+    if (n) _mm_store_ss(p, lo);
+}
 #else
 static inline vf ldn(const float *p, int n) { vf v = {0}; memcpy(&v, p, (size_t)n * sizeof(float)); return v; }
 static inline void stn(float *p, vf v, int n) { memcpy(p, &v, (size_t)n * sizeof(float)); }
@@ -197,7 +214,10 @@ static inline void TC_FN(store_bytes)(uint8_t *p, vi v, int lanes) {
 #if TC_VW == 16
     _mm_mask_storeu_epi8(p, (__mmask16)((1u << lanes) - 1), (__m128i)b);
 #else
-    for (int i = 0; i < lanes; i++) p[i] = b[i];
+    int i = 0;  // fixed-size pieces, no loop of byte stores
+    if (lanes & 4) { memcpy(p, &b, 4); i = 4; }
+    if (lanes & 2) { memcpy(p + i, (const uint8_t *)&b + i, 2); i += 2; }
+    if (lanes & 1) p[i] = b[i];
 #endif
 }
 static inline vi TC_FN(load_bytes)(const uint8_t *p, int lanes) {
@@ -209,7 +229,10 @@ static inline vi TC_FN(load_bytes)(const uint8_t *p, int lanes) {
         b = (vu8)_mm_maskz_loadu_epi8((__mmask16)((1u << lanes) - 1), p);
 #else
         b = (vu8){0};
-        for (int i = 0; i < lanes; i++) b[i] = p[i];
+        int i = 0;
+        if (lanes & 4) { memcpy(&b, p, 4); i = 4; }
+        if (lanes & 2) { memcpy((uint8_t *)&b + i, p + i, 2); i += 2; }
+        if (lanes & 1) b[i] = p[i];
 #endif
     }
     return __builtin_convertvector(b, vi);
