@@ -69,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "export",
-            dependencies: ["ONNXExport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ONNXExport", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Test support: counts malloc calls in the test binary (steady-state steps allocate nothing).
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),

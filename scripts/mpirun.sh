@@ -7,8 +7,11 @@
 # memory access its single-copy mode uses).
 # Open MPI scans the whole command line for its own `--tune FILE` (MCA parameter files), the
 # program's arguments included, so TinyConv's `--tune MODE` is passed on as `--tune=MODE`.
+# On Ctrl-C mpirun sends the ranks SIGTERM, then SIGKILL after odls_base_sigkill_timeout
+# seconds (default 1): 10 gives ranks busy in an end-of-epoch evaluation time to stop there
+# and write the checkpoint of their last step (docs/distributed.md).
 set -euo pipefail
-flags=(--oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none)
+flags=(--oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none --mca odls_base_sigkill_timeout 10)
 [[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
 args=()
 while (($#)); do

@@ -68,6 +68,23 @@ fault_run() {  # signal for rank 1, expected text, timeout env
     echo "distributed: rank 1 got SIG$1: job ended with $code after ${took}s: $(grep -m1 "$2" "$OUT/k.log")"
     $TRAIN --evaluate "$OUT/k.safetensors" > /dev/null
 }
+# Ctrl-C (SIGINT to mpirun, SIGTERM to the ranks) at moments in and around the end-of-epoch
+# evaluation of the heavier Custom net: every time a checkpoint of the last finished step is
+# written, and it resumes.
+for delay in 0 0.15 0.3 0.6; do
+    rm -f "$OUT/stop.safetensors"
+    scripts/mpirun.sh -np 2 $TRAIN --model custom --limit 1500 --validation 1000 --epochs 20 --threads 1 \
+        --checkpoint "$OUT/stop.safetensors" > "$OUT/stop.log" 2>&1 &
+    job=$!
+    for _ in $(seq 1200); do grep -Eaq "(^|K) +1 +[0-9]+\.[0-9]+ " "$OUT/stop.log" && break; sleep 0.05; done
+    sleep "$delay"
+    kill -INT "$job"
+    set +e; wait "$job"; code=$?; set -e
+    grep -q "checkpoint written to $OUT/stop.safetensors" "$OUT/stop.log" || { cat "$OUT/stop.log"; echo "Ctrl-C after ${delay}s: no checkpoint"; exit 1; }
+    $TRAIN --evaluate "$OUT/stop.safetensors" > /dev/null   # whole and believed
+    echo "distributed: Ctrl-C $delay s after epoch 1 (exit $code): $(grep -o 'stopped .*: checkpoint' "$OUT/stop.log")"
+done
+
 fault_run KILL "rank 1"
 fault_run STOP "no answer from the other ranks"
 echo "distributed: the last checkpoint loads after each fault"

@@ -48,7 +48,7 @@ from safetensors import safe_open
 with safe_open(sys.argv[1], "np") as f:
     names = sorted(f.keys())
     meta = f.metadata()
-    assert meta["format"] == "tinyconv-checkpoint-1" and meta["spec"].startswith("conv5x5x6:same"), meta
+    assert meta["format"] == "tinyconv-checkpoint-2" and meta["spec"].startswith("conv5x5x6:same"), meta
     assert len(names) == 20, names
     w = f.get_tensor("conv1.weight")
     assert w.shape == (5, 5, 1, 6) and w.dtype == np.float32 and np.isfinite(w).all()
@@ -82,6 +82,39 @@ expect_failure 64 "--batch-size 64 (the checkpoint's is 32) would change it" .bu
 expect_failure 64 "name the same file" .build/release/train --epochs 1 --checkpoint "$OUT/same" --json "$OUT/same"
 expect_failure 64 "not a regular file" .build/release/train --epochs 1 --checkpoint /dev/null
 expect_failure 64 "does not exist" .build/release/train --epochs 1 --json "$OUT/no-such-folder/run.json"
+# Outputs never overwrite inputs or each other (checked before any work; docs/trust.md)
+expect_failure 64 "--json $OUT/run.safetensors names the file --resume" .build/release/train --resume "$OUT/run.safetensors" --epochs 3 --json "$OUT/run.safetensors"
+expect_failure 64 "--logits $OUT/run.safetensors names the file --evaluate" .build/release/train --evaluate "$OUT/run.safetensors" --logits "$OUT/run.safetensors"
+expect_failure 64 "names the file --data" .build/release/train --epochs 1 --checkpoint "$TINYCONV_DATA/train-labels-idx1-ubyte.gz"
+expect_failure 64 "names the file the checkpoint" .build/release/export "$OUT/run.safetensors" -o "$OUT/run.safetensors"
+expect_failure 64 "name the same file" .build/release/bench --model lenet5 --json "$OUT/same.txt" --csv "$OUT/same.txt"
+expect_failure 64 "names a folder" .build/release/train --epochs 1 --json "$OUT/"
+expect_failure 64 "the path is empty" .build/release/train --epochs 1 --json ""
+ln -s "$OUT/loop-b" "$OUT/loop-a"; ln -s "$OUT/loop-a" "$OUT/loop-b"
+expect_failure 64 "a symbolic link loop" .build/release/train --epochs 1 --json "$OUT/loop-a"
+expect_failure 1 "a symbolic link loop" .build/release/train --evaluate "$OUT/loop-a"
+# Nothing wrong passes in silence; values a Float cannot hold say so
+expect_failure 64 "--model is given 2 times" .build/release/train --model custom --model lenet5
+expect_failure 64 "nothing to train" .build/release/train --resume "$OUT/run.safetensors" --epochs 2
+expect_failure 64 "--lr 1e+39 overflows a 32-bit float" .build/release/train --lr 1e39
+expect_failure 64 "--lr 1e-50 underflows a 32-bit float" .build/release/train --lr 1e-50
+expect_failure 64 "--momentum 0.99999999 rounds to 1.0" .build/release/train --momentum 0.99999999
+expect_failure 64 "two l2: tokens" .build/release/train --model "conv3x3x4,pool,fc10,l2:0.1,l2:0.2" --epochs 1
+expect_failure 64 "--filter nothing-like-this matches no kernel" .build/release/bench kernels --filter nothing-like-this
+expect_failure 64 "--repeats must be in 2...1000, got 1" .build/release/bench scaling --repeats 1
+set +e; .build/release/train --evaluate "$OUT/run.safetensors" > /dev/full 2> "$OUT/full.txt"; code=$?; set -e
+[[ $code -eq 1 ]] && grep -q "cannot write to standard output" "$OUT/full.txt" || { echo "stdout to /dev/full: exit $code"; cat "$OUT/full.txt"; exit 1; }
+echo "bad input: $(cat "$OUT/full.txt")"
+# Settings from the environment are checked like flags
+expect_failure 64 "TINYCONV_MPI_TIMEOUT=nan must be a number of seconds" env TINYCONV_MPI_TIMEOUT=nan .build/release/train --epochs 1
+expect_failure 64 "TINYCONV_MPI_TIMEOUT=0 must be a number of seconds" env TINYCONV_MPI_TIMEOUT=0 .build/release/train --epochs 1
+expect_failure 64 "TINYCONV_MPI_TIMEOUT=soon must be" env TINYCONV_MPI_TIMEOUT=soon .build/release/bench --model lenet5
+expect_failure 64 "TINYCONV_SPIN_NS=-5 must be a whole number" env TINYCONV_SPIN_NS=-5 .build/release/train --epochs 1
+expect_failure 64 "TINYCONV_OMP_BLOCKTIME=x must be a whole number" env TINYCONV_OMP_BLOCKTIME=x .build/release/train --epochs 1
+expect_failure 64 "TINYCONV_DATA is set but empty" env TINYCONV_DATA= .build/release/train --epochs 1
+expect_failure 64 "TINYCONV_ISA=garbage is not an ISA" env TINYCONV_ISA=garbage .build/release/bench scaling
+expect_failure 64 "TINYCONV_ISA=garbage is not an ISA" env TINYCONV_ISA=garbage .build/release/export "$OUT/run.safetensors" -o "$OUT/x.onnx"
+expect_failure 64 "TINYCONV_WISDOM is set but empty" env TINYCONV_WISDOM= .build/release/bench tune --model lenet5
 
 # Ctrl-C and SIGTERM: once the run has printed its epoch table header (training starts), a
 # signal makes it write a checkpoint and exit 128 + the signal; a second signal right after
@@ -102,6 +135,7 @@ interrupt_run() {  # signal name, expected exit code, how many signals
 interrupt_run INT 130 1
 interrupt_run INT 130 2
 interrupt_run TERM 143 1
+interrupt_run HUP 129 1
 # A signal during start-up (data still loading): as soon as the process catches SIGTERM (its
 # SigCgt mask in /proc says so), send it; the run must not train, but checkpoint and exit 143.
 .build/release/train --model lenet5 --validation 500 --epochs 3 --seed 7 --checkpoint "$OUT/early.safetensors" \
@@ -119,6 +153,36 @@ grep -q "stopped at epoch 1, step 0: checkpoint written" "$OUT/early.log" || { c
 echo "end-to-end: SIGTERM during start-up: $(grep 'checkpoint written' "$OUT/early.log" | cut -c1-60)..."
 .build/release/train --resume "$OUT/int-INT.safetensors" | tail -2
 echo "end-to-end: signals write a checkpoint and resume works"
+# Ctrl-C during --evaluate stops it (exit 130): sent as soon as the handler is installed
+.build/release/train --evaluate "$OUT/int-INT.safetensors" > "$OUT/eval-int.log" 2>&1 &
+PID=$!
+for _ in $(seq 2000); do
+    mask="$(sed -n 's/^SigCgt:\s*//p' "/proc/$PID/status" 2>/dev/null || true)"
+    [[ -n "$mask" ]] && (( (16#$mask >> 1) & 1 )) && break
+    sleep 0.001
+done
+kill -INT "$PID"
+set +e; wait "$PID"; CODE=$?; set -e
+[[ $CODE -eq 130 ]] && grep -q "Ctrl-C: evaluation stopped" "$OUT/eval-int.log" || { echo "Ctrl-C in --evaluate: exit $CODE"; cat "$OUT/eval-int.log"; exit 1; }
+echo "end-to-end: Ctrl-C during --evaluate: exit 130, $(cat "$OUT/eval-int.log")"
+# A stop without --checkpoint never replaces another run's interrupted.safetensors
+mkdir -p "$OUT/cwd" && echo "another run's" > "$OUT/cwd/interrupted.safetensors"
+(cd "$OUT/cwd" && exec "$ROOT/.build/release/train" --model lenet5 --validation 500 --epochs 3 > "$OUT/cwd/log" 2>&1) &
+PID=$!
+for _ in $(seq 600); do grep -q "^epoch " "$OUT/cwd/log" && break; sleep 0.05; done
+kill -INT "$PID"; set +e; wait "$PID"; set -e
+grep -q "checkpoint written to interrupted-2.safetensors" "$OUT/cwd/log" && [[ "$(cat "$OUT/cwd/interrupted.safetensors")" == "another run's" ]] \
+    || { cat "$OUT/cwd/log"; echo "the stop replaced interrupted.safetensors"; exit 1; }
+echo "end-to-end: a stop without --checkpoint wrote interrupted-2.safetensors beside another run's file"
+# --resume refuses other data than the checkpoint was trained on, unless told
+mkdir -p "$OUT/otherdata" && cp "$TINYCONV_DATA"/*.gz "$OUT/otherdata/"
+python3 - "$OUT/otherdata/t10k-labels-idx1-ubyte.gz" <<'PY'
+import gzip, sys
+d = bytearray(gzip.open(sys.argv[1]).read()); d[-1] = (d[-1] + 1) % 10; gzip.open(sys.argv[1], "wb").write(bytes(d))
+PY
+expect_failure 64 "was trained on other data (t10k-labels-idx1-ubyte.gz" .build/release/train --resume "$OUT/int-TERM.safetensors" --data "$OUT/otherdata"
+.build/release/train --resume "$OUT/int-TERM.safetensors" --data "$OUT/otherdata" --allow-other-data --checkpoint "$OUT/other.safetensors" > /dev/null
+echo "end-to-end: --resume on other data is refused, --allow-other-data continues"
 
 echo "== kernel tuning: wisdom, same bits tuned or not, honest shares of peak"
 WISDOM="$OUT/wisdom.json"

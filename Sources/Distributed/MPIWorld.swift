@@ -28,7 +28,7 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
         ranks = Int(p)
         counts = Array(repeating: 0, count: ranks)
         displs = Array(repeating: 0, count: ranks)
-        timeout = Double(ProcessInfo.processInfo.environment["TINYCONV_MPI_TIMEOUT"] ?? "") ?? 20
+        timeout = try EnvironmentSettings.mpiTimeout()
     }
 
     public func finalize() { tc_mpi_finalize() }

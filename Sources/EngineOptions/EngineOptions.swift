@@ -1,4 +1,5 @@
 import ArgumentParser
+@preconcurrency import Glibc
 import Foundation
 import TinyConv
 
@@ -18,20 +19,23 @@ public struct ISAOption: ParsableArguments {
     @Option(help: "ISA to force: generic, avx2, avx512 (default: $TINYCONV_ISA, else the widest this CPU has).")
     public var isa: ISA?
 
-    /// Forces the chosen ISA for the process; call before any kernel runs.
+    /// Checks every TINYCONV_* variable, then forces the chosen ISA for the process; call
+    /// before any kernel runs.
     public func apply() throws {
+        try checkEnvironment()
         if let isa {
             guard ISA.force(isa) else { throw ValidationError("--isa \(isa): this CPU cannot run it (it can run \(Self.supported))") }
             return
         }
-        if let env = ProcessInfo.processInfo.environment["TINYCONV_ISA"] {
-            guard let chosen = ISA(name: env) else {
-                throw ValidationError("TINYCONV_ISA=\(env) is not an ISA (generic, avx2, avx512)")
-            }
-            guard ISA.force(chosen) else { throw ValidationError("TINYCONV_ISA=\(env): this CPU cannot run it (it can run \(Self.supported))") }
-        }
+        if let chosen = try EnvironmentSettings.isa() { ISA.force(chosen) }
     }
     static var supported: String { ISA.supported.map(\.description).joined(separator: ", ") }
+}
+
+/// Every command's first check: the TINYCONV_* variables (EnvironmentSettings), as a
+/// ValidationError (exit 64, one line) when one is not what it takes.
+public func checkEnvironment() throws {
+    do { try EnvironmentSettings.validate() } catch let e as EnvironmentSettings.Invalid { throw ValidationError(e.message) }
 }
 
 /// How a run spreads over the machine and what fixes its arithmetic: options shared by
@@ -107,4 +111,41 @@ extension EngineOptions {
         if let report { print(report.summary) }
         return (choices, report)
     }
+}
+
+/// A flag's value as a 32-bit float, refusing what a Float cannot hold: `--lr 1e39` overflows,
+/// `--lr 1e-50` underflows to 0, and a value below `below` that rounds up to it (`--momentum
+/// 0.99999999` is 1 as a Float) says so, instead of a misleading range error later.
+public func float32(_ flag: String, _ value: Double, below: Double? = nil) throws -> Float {
+    guard value.isFinite else { throw ValidationError("\(flag) \(value) is not a finite number") }
+    let f = Float(value)
+    if f.isInfinite { throw ValidationError("\(flag) \(value) overflows a 32-bit float (largest \(Float.greatestFiniteMagnitude))") }
+    if value != 0 && f == 0 {
+        throw ValidationError("\(flag) \(value) underflows a 32-bit float to 0 (smallest \(Float.leastNonzeroMagnitude))")
+    }
+    if let below, value < below, Double(f) >= below {
+        throw ValidationError("\(flag) \(value) rounds to \(f) as a 32-bit float; it must be below \(below)")
+    }
+    return f
+}
+
+/// Ends a command whose standard output could not be written (a full disk, `> /dev/full`, a
+/// closed pipe): one line on stderr and exit 1, not a silent exit 0.
+public func checkStandardOutput(_ tool: String) throws {
+    fflush(stdout)
+    if ferror(stdout) != 0 {
+        FileHandle.standardError.write(Data("\(tool): error: cannot write to standard output\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// A command's file roles checked before it does any work (FileRoles): no output may be an
+/// input or another output, every output writable, no path empty, a folder or a link loop.
+/// outputs: (flag, path or nil when not given).
+public func checkFiles(inputs: [(String, String)] = [], outputs: [(String, String?)], allowedSame: [(String, String)] = []) throws {
+    var roles = FileRoles()
+    roles.inputs = inputs
+    roles.outputs = outputs.compactMap { f, p in p.map { (f, $0) } }
+    roles.allowedSame = allowedSame
+    do { try roles.check() } catch let e as FileRoles.Conflict { throw ValidationError(e.message) }
 }

@@ -29,6 +29,7 @@ struct KernelsCommand: ParsableCommand {
 
     func run() throws {
         try isaOption.apply()
+        try checkFiles(outputs: [("--markdown", markdown)])
         var peaks = PeakProbe.Figures(threads: 1)
         print(String(format: "ISA %@, measured single-core peak at the start %.1f GFLOP/s, batch %d", ISA.active.description,
                      peaks.singleCore, batchSize))
@@ -59,5 +60,6 @@ struct KernelsCommand: ParsableCommand {
         if let markdown {
             try AtomicFile.write((rows + [""]).joined(separator: "\n"), to: markdown)
         }
+        try checkStandardOutput("bench")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import BenchHarness
+import EngineOptions
 import TinyConv
 
 /// `bench plot`: per-layer forward/backward bars of the variants in bench JSON files.
@@ -11,6 +12,8 @@ struct PlotProfileCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "SVG file to write.") var output: String
 
     func run() throws {
+        try checkEnvironment()
+        try checkFiles(inputs: inputs.map { ("bench JSON", $0) }, outputs: [("--output", output)])
         var variants: [(String, [LayerProfileRow])] = []
         var title = "Per-layer time per training step"
         for path in inputs {
@@ -45,6 +48,8 @@ struct PlotCurvesCommand: ParsableCommand {
     @Option(help: "Also write the per-epoch figures as a Markdown table here.") var markdown: String?
 
     func run() throws {
+        try checkEnvironment()
+        try checkFiles(inputs: inputs.map { ("train JSON", $0) }, outputs: [("--output", output), ("--markdown", markdown)])
         var runs: [(String, [EpochRecord])] = []
         for path in inputs {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot be read") }

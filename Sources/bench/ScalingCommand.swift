@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import BenchHarness
+import EngineOptions
 import TinyConv
 
 /// `bench scaling`: 2 threads vs 1, Dispatch vs OpenMP, and the measured costs behind a
@@ -14,6 +15,15 @@ struct ScalingCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed repeats (interleaved), at least 2.") var repeats = 21
     @Option(parsing: .unconditional, help: "Steps per repeat.") var steps = 10
     @Option(help: "Write the measurements and projections as JSON.") var json: String?
+    @OptionGroup var isaOption: ISAOption
+
+    func validate() throws {
+        guard (1...TrainingConfig.maxBatchSize).contains(shardSize) else {
+            throw ValidationError("--shard-size must be in 1...\(TrainingConfig.maxBatchSize), got \(shardSize)")
+        }
+        guard (2...1000).contains(repeats) else { throw ValidationError("--repeats must be in 2...1000, got \(repeats)") }
+        guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1...10000, got \(steps)") }
+    }
 
     struct Result: Codable {
         var model: String
@@ -44,7 +54,8 @@ struct ScalingCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard shardSize >= 1, repeats >= 2, steps >= 1 else { throw ValidationError("bad --shard-size, --repeats or --steps") }
+        try isaOption.apply()
+        try checkFiles(outputs: [("--json", json)])
         let machine = MachineInfo.current(coresUsed: ProcessInfo.processInfo.activeProcessorCount)
         print("TinyConv scaling on \(machine.cpuModel) (\(machine.logicalCores) cores), ISA \(machine.isa), shards of \(shardSize)")
         var forkJoin: [Int: Double] = [:]
@@ -91,5 +102,6 @@ struct ScalingCommand: ParsableCommand {
         if let json {
             try JSONFile.write(results, to: json)
         }
+        try checkStandardOutput("bench")
     }
 }

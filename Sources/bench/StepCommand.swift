@@ -66,6 +66,8 @@ struct StepCommand: ParsableCommand {
             throw ValidationError("under mpirun, bench times distributed training steps on the Dispatch scheduler (no --inference, no openmp)")
         }
         try engine.isaOption.apply()
+        // outputs are checked before anything is measured
+        try checkFiles(outputs: [("--json", json), ("--csv", csv), ("--trace", trace)])
         let config = engine.resolved
         let (batchSize, threads, backend, shardSize, seed) = (config.batchSize, config.threads, config.scheduler, config.shardSize, config.seed)
         var options = StepBenchmark.Options()
@@ -137,6 +139,7 @@ struct StepCommand: ParsableCommand {
             let data = try ChromeTrace.json(variants: zip(bench.variants, bench.traceEvents).map { ($0.name, $0.plan, $1) })
             try AtomicFile.write(data, to: trace)
         }
+        try checkStandardOutput("bench")
     }
 
     func printReport(_ r: BenchReport) {

@@ -40,6 +40,7 @@ struct TuneCommand: ParsableCommand {
             for l in report.layers { print(describe(model: name, l)) }
             print(report.summary)
         }
+        try checkStandardOutput("bench")
     }
 
     func describe(model: String, _ l: KernelTuner.LayerReport) -> String {

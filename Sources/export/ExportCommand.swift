@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngineOptions
 import Foundation
 import ONNXExport
 
@@ -17,7 +18,9 @@ struct ExportCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Where to write the model (default: the checkpoint's name with .onnx).") var output: String?
 
     func run() throws {
+        try checkEnvironment()
         let out = output ?? (checkpoint.hasSuffix(".safetensors") ? String(checkpoint.dropLast(12)) + ".onnx" : checkpoint + ".onnx")
+        try checkFiles(inputs: [("the checkpoint", checkpoint)], outputs: [("-o", out)])
         do {
             try ONNXExporter.export(checkpoint: checkpoint, to: out)
         } catch {
@@ -25,5 +28,6 @@ struct ExportCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print("wrote \(out)")
+        try checkStandardOutput("export")
     }
 }

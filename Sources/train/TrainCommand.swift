@@ -11,16 +11,17 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a CNN on MNIST with SGD + momentum (TinyConv).",
         discussion: "Models: lenet5, regularized-lenet5, custom (pool-then-1x1), custom-1x1-then-pool, lenet5-avgpool, or a spec string such as conv5x5x6:same,pool,conv5x5x16,pool,fc120,fc84,fc10 (see docs/model-spec.md).")
 
-    @Option(help: "Model name or spec string (default: lenet5).") var model: String?
-    @Option(parsing: .unconditional, help: "Epochs to train (default: 10).") var epochs: Int?
-    @Option(parsing: .unconditional, help: "SGD learning rate (default: 0.01).") var lr: Float?
-    @Option(parsing: .unconditional, help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Float?
+    @Option(help: "Model name or spec string (default: lenet5). One model: bench compares several.") var model: [String] = []
+    @Option(parsing: .unconditional, help: "Epochs to train in all (default: 10; with --resume: the epoch to stop after, more than those done).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "SGD learning rate, a positive 32-bit float (default: 0.01).") var lr: Double?
+    @Option(parsing: .unconditional, help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Double?
     @OptionGroup var engine: EngineOptions
     @Option(help: "Folder with the four MNIST IDX files, gzipped or not (default: $TINYCONV_DATA, else data/mnist).") var data: String?
     @Option(parsing: .unconditional, help: "Validation images taken from the end of the training set (default: 5000).") var validation: Int?
     @Option(parsing: .unconditional, help: "Use only the first N training images (quick runs).") var limit: Int?
-    @Option(help: "Write a checkpoint here after every epoch (and on Ctrl-C).") var checkpoint: String?
-    @Option(help: "Resume from this checkpoint.") var resume: String?
+    @Option(help: "Write a checkpoint here after every epoch (and on Ctrl-C; without it a stop writes interrupted.safetensors, or interrupted-N.safetensors when that exists, in the current folder).") var checkpoint: String?
+    @Option(help: "Resume from this checkpoint (--threads and --scheduler default to its own).") var resume: String?
+    @Flag(help: "With --resume: continue on data files other than those the checkpoint was trained on.") var allowOtherData = false
     @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
     @Option(help: "Score this checkpoint on the test set and exit.") var evaluate: String?
     @Option(help: "With --evaluate: also write the test set's logits here (.npy, float32, images x classes).") var logits: String?
@@ -33,9 +34,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if model.count > 1 {
+            throw ValidationError("--model is given \(model.count) times (\(model.joined(separator: ", "))): train trains one model (bench compares several)")
+        }
         if logits != nil && evaluate == nil { throw ValidationError("--logits goes with --evaluate") }
+        if allowOtherData && resume == nil { throw ValidationError("--allow-other-data goes with --resume") }
         if evaluate != nil {
-            let ignored = [("--model", model != nil), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
+            let ignored = [("--model", !model.isEmpty), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
                            ("--momentum", momentum != nil), ("--batch-size", engine.batchSize != nil), ("--seed", engine.seed != nil),
                            ("--scheduler", engine.scheduler != nil), ("--validation", validation != nil), ("--limit", limit != nil),
                            ("--checkpoint", checkpoint != nil), ("--json", json != nil), ("--tune", engine.tune != nil)].filter(\.1).map(\.0)
@@ -47,6 +52,7 @@ struct TrainCommand: ParsableCommand {
 
     func execute() throws {
         Interrupt.install()  // first thing: a signal during start-up or loading is kept too
+        try checkEnvironment()
         // Under mpirun: join the job; rank 0 alone prints and writes files (docs/distributed.md).
         let world = MPIWorld.launchedByMPI ? try MPIWorld() : nil
         if let world, world.rank != 0 {  // only rank 0 prints: point the others' stdout at /dev/null
@@ -56,15 +62,25 @@ struct TrainCommand: ParsableCommand {
         defer { world?.finalize() }
         let writes = world.map { $0.rank == 0 } ?? true
         try engine.isaOption.apply()
-        let dataFolder = data ?? ProcessInfo.processInfo.environment["TINYCONV_DATA"] ?? "data/mnist"
-        if let evaluate { return try evaluateCheckpoint(evaluate, dataFolder: dataFolder) }
+        if data == "" { throw ValidationError("--data: the path is empty") }
+        let dataFolder = try data ?? EnvironmentSettings.dataFolder() ?? "data/mnist"
+        let dataFiles = MNIST.paths(in: dataFolder)
+        if let evaluate {
+            try checkFiles(inputs: [("--evaluate", evaluate)] + dataFiles, outputs: [("--logits", logits)])
+            return try evaluateCheckpoint(evaluate, dataFolder: dataFolder)
+        }
+        let model = self.model.first
 
         var config = TrainingConfig()
         var progress = TrainingProgress()
+        var recordedData: DataIdentity? = nil
         if let resume {
+            if let p = FileRoles.pathProblem("--resume", resume) { throw ValidationError(p) }
             let c = try Checkpoint.readContents(resume)
+            for note in c.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             config = c.config
             progress = c.progress
+            recordedData = c.data
             if let model, (try ModelZoo.spec(model)).description != config.spec {
                 throw ValidationError("--model \(model) differs from the checkpoint's model '\(config.spec)'")
             }
@@ -72,9 +88,9 @@ struct TrainCommand: ParsableCommand {
             config.model = model
         }
         if resume == nil { config.spec = try ModelZoo.spec(config.model).description }
-        if let resume {  // what the checkpoint says must hold before any flag is applied
-            do { try config.validate() } catch let e as TrainingConfig.Invalid {
-                throw TrainingError(message: "\(resume): checkpoint: field \(e.field) \(e.requirement) (damaged checkpoint)")
+        if let resume {  // what the checkpoint says holds (Checkpoint verified it); now the flags
+            if let epochs, epochs <= progress.epoch {
+                throw ValidationError("--epochs \(epochs): \(resume) has \(progress.epoch) epochs done already, so there is nothing to train (give --epochs above \(progress.epoch))")
             }
             // These fix which samples each step sees and how its sum is rounded: a resume
             // with other values would not continue the run it claims to continue.
@@ -92,8 +108,8 @@ struct TrainCommand: ParsableCommand {
             config.threads = EngineOptions.defaultThreads
         }
         if let epochs { config.epochs = epochs }
-        if let lr { config.learningRate = lr }
-        if let momentum { config.momentum = momentum }
+        if let lr { config.learningRate = try float32("--lr", lr) }
+        if let momentum { config.momentum = try float32("--momentum", momentum, below: 1) }
         engine.apply(to: &config)
         if let validation { config.validation = validation }
         if let limit { config.limit = limit }
@@ -104,13 +120,13 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--scheduler openmp runs in one process; under mpirun each rank runs the Dispatch scheduler")
         }
 
-        // Outputs are checked now, not after the first epoch.
-        let outputs = [("--checkpoint", checkpoint), ("--json", json)].compactMap { f, p in p.map { (f, $0) } }
-        for (flag, path) in outputs {
-            do { try AtomicFile.checkWritable(path) } catch let e as AtomicFile.WriteError { throw ValidationError("\(flag): \(e)") }
-        }
-        if let c = checkpoint, let j = json, AtomicFile.destination(c) == AtomicFile.destination(j) {
-            throw ValidationError("--checkpoint and --json name the same file (\(c)): one would overwrite the other")
+        // Outputs are checked now, not after the first epoch: none may be an input or another output.
+        let inputs = (resume.map { [("--resume", $0)] } ?? []) + dataFiles
+        try checkFiles(inputs: inputs, outputs: [("--checkpoint", checkpoint), ("--json", json)],
+                       allowedSame: [("--checkpoint", "--resume")])
+        let trainedOn = try DataIdentity(paths: dataFiles.map(\.1).filter { FileManager.default.fileExists(atPath: $0) })
+        if let recordedData, !allowOtherData, let diff = trainedOn.difference(from: recordedData) {
+            throw ValidationError("--resume \(resume!) was trained on other data (\(diff)); continuing would not be the run it claims to be (--allow-other-data to continue anyway)")
         }
 
         let spec = try NetworkSpec.parse(config.spec)
@@ -136,8 +152,10 @@ struct TrainCommand: ParsableCommand {
         print(table.header)
         for r in progress.history { print(table.row(r)) }
         fflush(nil)  // the header says training starts (scripts wait for it)
-        // every rank stops at the same step: any rank's signal stops all
-        try trainer.run(shouldStop: { world?.anyRank(Interrupt.requested) ?? Interrupt.requested }, onEvent: { event in
+        // every rank stops at the same step: any rank's signal stops all; inside evaluation each
+        // rank stops on its own signal (mpirun signals every rank) and the step stays the last one
+        try trainer.run(shouldStop: { world?.anyRank(Interrupt.requested) ?? Interrupt.requested },
+                        stopEvaluation: { Interrupt.requested }, onEvent: { event in
             switch event {
             case let .step(epoch, seen, total, loss, ips):
                 guard tty else { return }
@@ -152,41 +170,59 @@ struct TrainCommand: ParsableCommand {
             }
         }, onEpoch: { t in
             guard writes else { return }
-            if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress) }
+            if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress, data: trainedOn) }
             if let json {
                 try RunReport(config: config, network: network, plan: t.scheduler.plan, history: t.progress.history, best: t.bestEpoch)
                     .write(to: json)
             }
         })
-        if trainer.progress.step < trainer.stepsPerEpoch && trainer.progress.epoch < config.epochs {  // stopped by a signal
+        if trainer.progress.epoch < config.epochs {  // stopped by a signal (mid-epoch, or in its evaluation)
             if tty { print("\r\u{1B}[K", terminator: "") }
-            let path = checkpoint ?? "interrupted.safetensors"
-            if writes { try Checkpoint.write(path, network: network, config: config, progress: trainer.progress) }
-            print("\(Interrupt.signalName): stopped at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.step): checkpoint written to \(path) (resume with --resume \(path))")
+            let path = checkpoint ?? Self.interruptedPath()
+            if writes { try Checkpoint.write(path, network: network, config: config, progress: trainer.progress, data: trainedOn) }
+            let at = trainer.progress.step == trainer.stepsPerEpoch ? "after epoch \(trainer.progress.epoch + 1)'s last step, in its evaluation"
+                : "at epoch \(trainer.progress.epoch + 1), step \(trainer.progress.step)"
+            print("\(Interrupt.signalName): stopped \(at): checkpoint written to \(path) (resume with --resume \(path))")
+            try checkStandardOutput("train")
             throw ExitCode(Interrupt.requested ? Interrupt.exitCode : 128 + SIGTERM)  // another rank's signal
         }
         if let best = trainer.bestEpoch, let last = trainer.progress.history.last {
             print(String(format: "test accuracy %.2f%% at epoch %d (best validation), %.2f%% at epoch %d (last)",
                          100 * best.testAccuracy, best.epoch, 100 * last.testAccuracy, last.epoch))
         }
+        try checkStandardOutput("train")
+    }
+
+    /// Where a stop without --checkpoint writes: interrupted.safetensors in the current folder,
+    /// or the first free interrupted-N.safetensors, so it never replaces another run's.
+    static func interruptedPath() -> String {
+        var n = 1
+        while true {
+            let p = n == 1 ? "interrupted.safetensors" : "interrupted-\(n).safetensors"
+            var st = stat()
+            if lstat(p, &st) != 0 { return p }
+            n += 1
+        }
     }
 
     func evaluateCheckpoint(_ path: String, dataFolder: String) throws {
-        if let logits { try AtomicFile.checkWritable(logits) }
         let c = try Checkpoint.readContents(path)
-        do { try c.config.validate() } catch let e as TrainingConfig.Invalid {
-            throw TrainingError(message: "\(path): checkpoint: field \(e.field) \(e.requirement) (damaged checkpoint)")
-        }
+        for note in c.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
         try Checkpoint.load(path, into: network)
         let (_, test) = try MNIST.load(folder: dataFolder, classes: network.classes)
         let s = try MinibatchScheduler(network: network, maxBatch: 256, shardSize: engine.shardSize ?? c.config.shardSize,
                                        threads: engine.threads ?? EngineOptions.defaultThreads)
         let out = FloatBuffer(count: logits == nil ? 0 : test.count * network.classes)
-        let r = s.evaluate(test, logits: logits == nil ? nil : out.pointer)
+        guard let r = s.evaluate(test, logits: logits == nil ? nil : out.pointer, shouldStop: { Interrupt.requested }) else {
+            print("\(Interrupt.signalName): evaluation stopped")
+            try checkStandardOutput("train")
+            throw ExitCode(Interrupt.exitCode)
+        }
         if let logits { try AtomicFile.write(NumpyFile.float32(out.array, shape: [test.count, network.classes]), to: logits) }
         print(String(format: "%@ (%@, epoch %d): test loss %.4f, test accuracy %.2f%% (%d/%d)", path, c.config.model, c.progress.epoch,
                      r.lossSum / Double(test.count), 100 * Double(r.correct) / Double(test.count), r.correct, test.count))
+        try checkStandardOutput("train")
     }
 }
 

@@ -29,6 +29,54 @@ struct IDXReaderTests {
         return try Data(contentsOf: URL(fileURLWithPath: raw + ".gz"))
     }
 
+    @Test("a gzip file of several members (concatenated .gz) is read whole; junk after the stream is an error")
+    func multiMemberGzip() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let whole = Self.idx(dims: [3, 2, 2], body: Array(0..<12))
+        let g1 = try Self.gzip(whole.prefix(10), in: dir), g2 = try Self.gzip(whole.suffix(from: 10), in: dir)
+        let path = dir + "/two.idx.gz"
+        try (g1 + g2).write(to: URL(fileURLWithPath: path))
+        let t = try IDXReader.read(path: path, rank: 3)
+        #expect(t.dimensions == [3, 2, 2] && t.bytes == Array(0..<12))
+        #expect(error(g1 + Data([1, 2, 3]), name: "junk.gz", dir: dir).contains("not another gzip member"))
+    }
+
+    @Test("a missing file, a symbolic link loop and an empty path are told apart")
+    func missingReasons() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir + "/a", withDestinationPath: dir + "/b")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/b", withDestinationPath: dir + "/a")
+        #expect(error(nil, name: "a", dir: dir).contains("symbolic link loop"))
+        #expect(error(nil, name: "none", dir: dir).contains("no such file"))
+        #expect(DataFileError.missing("").fault == "the path is empty")
+    }
+
+    @Test("no output may name an input or another output, after links and by inode")
+    func fileRoles() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ckpt = dir + "/r.safetensors"
+        try Data([1]).write(to: URL(fileURLWithPath: ckpt))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.json", withDestinationPath: ckpt)
+        try FileManager.default.linkItem(atPath: ckpt, toPath: dir + "/hard.json")
+        func conflict(_ inputs: [(String, String)], _ outputs: [(String, String)], allowed: [(String, String)] = []) -> String {
+            var r = FileRoles()
+            (r.inputs, r.outputs, r.allowedSame) = (inputs, outputs, allowed)
+            do { try r.check(); return "ok" } catch { return "\(error)" }
+        }
+        #expect(conflict([("--resume", ckpt)], [("--json", ckpt)]).contains("--json \(ckpt) names the file --resume"))
+        #expect(conflict([("--resume", ckpt)], [("--json", dir + "/link.json")]).contains("names the file --resume"))
+        #expect(conflict([("--resume", ckpt)], [("--json", dir + "/hard.json")]).contains("names the file --resume"))
+        #expect(conflict([("--resume", ckpt)], [("--json", dir + "/./r.safetensors")]).contains("names the file --resume"))
+        #expect(conflict([], [("--json", dir + "/x"), ("--csv", dir + "/x")]).contains("name the same file"))
+        #expect(conflict([("--resume", ckpt)], [("--checkpoint", ckpt)], allowed: [("--checkpoint", "--resume")]) == "ok")
+        #expect(conflict([], [("--json", dir + "/")]).contains("names a folder"))
+        #expect(conflict([], [("--json", "")]).contains("empty"))
+        #expect(conflict([], [("--json", dir + "/no-such-folder/x.json")]).contains("does not exist"))
+    }
+
     func error(_ data: Data?, rank: Int = 3, name: String = "f.idx", dir: String = tempDir()) -> String {
         let path = dir + "/" + name
         if let data { try! data.write(to: URL(fileURLWithPath: path)) }

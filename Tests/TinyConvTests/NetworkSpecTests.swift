@@ -65,6 +65,7 @@ struct NetworkSpecTests {
         ("conv5x5x6,dropout1.5,fc10", "rate in [0, 1)"),
         ("conv5x5x6,relu,fc10", "is not a layer"),
         ("fc10,dropout0.3", "dropout cannot be the last layer"),
+        ("conv3x3x4,pool,fc10,l2:0.1,l2:0.2", "two l2: tokens"),
         ("lenet6", "unknown model"),
         ("", "unknown model"),
     ])

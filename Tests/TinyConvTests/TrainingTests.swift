@@ -94,15 +94,37 @@ struct TrainingTests {
         })
     }
 
+    @Test("a stop inside the end-of-epoch evaluation keeps the epoch's steps; the resume evaluates and ends bit-identical")
+    func stopInEvaluation() throws {
+        let straight = try makeTrainer("lenet5", threads: 2, epochs: 2, data: Self.data)
+        try straight.run()
+        let path = NSTemporaryDirectory() + "tinyconv-evalstop-\(UUID().uuidString).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try makeTrainer("lenet5", threads: 2, epochs: 2, data: Self.data)
+        try first.run(stopEvaluation: { true })  // the signal arrives while epoch 1 is evaluated
+        #expect(first.progress.epoch == 0 && first.progress.step == first.stepsPerEpoch && first.progress.history.isEmpty)
+        try Checkpoint.write(path, network: first.network, config: first.config, progress: first.progress)
+        let contents = try Checkpoint.readContents(path)
+        try contents.progress.validate(config: contents.config, trainCount: Self.data.count, checkpoint: path)
+        let resumed = try makeTrainer("lenet5", threads: 1, epochs: 2, data: Self.data)
+        try Checkpoint.load(path, into: resumed.network)
+        resumed.progress = contents.progress
+        try resumed.run()
+        #expect(weightHash(resumed.network) == weightHash(straight.network))
+        #expect(resumed.progress.history.map(\.testAccuracy) == straight.progress.history.map(\.testAccuracy))
+    }
+
     @Test("a huge learning rate stops training with the epoch and batch named")
     func divergence() throws {
-        let t = try makeTrainer("lenet5", threads: 2, data: Self.data, lr: 1e9)
-        do {
-            try t.run()
-            Issue.record("no error")
-        } catch let e as TrainingError {
-            #expect(e.message.contains("epoch 1, batch"), "\(e)")
-            #expect(!e.message.contains("\n"))
+        for lr: Float in [1e9, 20] {  // NaN at once; or a finite loss far above its start (thousands at chance)
+            let t = try makeTrainer("lenet5", threads: 2, epochs: 3, data: Self.data, lr: lr)
+            do {
+                try t.run()
+                Issue.record("lr \(lr): no error, losses \(t.progress.history.map(\.loss))")
+            } catch let e as TrainingError {
+                #expect(e.message.contains("training diverged") && e.message.contains("batch"), "\(e)")
+                #expect(!e.message.contains("\n"))
+            }
         }
     }
 
@@ -126,6 +148,17 @@ struct TrainingTests {
                 return "no error"
             } catch let e as DataFileError { return e.fault } catch { return "\(error)" }
         }
+        /// The header text of a checkpoint's bytes, edited, re-framed (length prefix fixed).
+        func editHeader(_ d: Data, _ edit: (inout String) -> Void) -> Data {
+            let n = Int(d.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+            var text = String(decoding: d.subdata(in: 8..<(8 + n)), as: UTF8.self)
+            edit(&text)
+            var header = Data(text.utf8)
+            while (8 + header.count) % 8 != 0 { header.append(0x20) }
+            var out = Data()
+            withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
+            return out + header + d.subdata(in: (8 + n)..<d.count)
+        }
         #expect(fault(bytes) == "no error")
         #expect(fault(nil) == "checkpoint: no such file")
         #expect(fault(bytes.prefix(5)).contains("truncated"))
@@ -138,6 +171,52 @@ struct TrainingTests {
         #expect(fault(hugeLength).contains("header length"))
         #expect(fault(bytes, into: "custom").contains("written for model"))
         #expect(fault(Data("not a checkpoint at all, just text".utf8)).contains("header length"))
+
+        // integrity before content: a flipped bit in the stored spec is damage, not another model
+        let spec = editHeader(bytes) { $0 = $0.replacingOccurrences(of: "conv5x5x16", with: "conv5x5x17") }
+        #expect(fault(spec).contains("does not match the stored"), "\(fault(spec))")
+        // the checksum covers the tensor table: two same-size tensors' offsets swapped
+        let swapped = editHeader(bytes) { text in
+            let (a, b) = (#""conv1.bias":{"data_offsets":[600,624]"#, #""conv1.bias.momentum":{"data_offsets":[1224,1248]"#)
+            #expect(text.contains(a) && text.contains(b))
+            text = text.replacingOccurrences(of: a, with: #""conv1.bias":{"data_offsets":[1224,1248]"#)
+                .replacingOccurrences(of: b, with: #""conv1.bias.momentum":{"data_offsets":[600,624]"#)
+        }
+        #expect(fault(swapped).contains("does not match the stored"), "\(fault(swapped))")
+        // overlapping offsets (as the safetensors format forbids)
+        let overlap = editHeader(bytes) { text in
+            text = text.replacingOccurrences(of: #""conv1.bias":{"data_offsets":[600,624]"#, with: #""conv1.bias":{"data_offsets":[596,620]"#)
+        }
+        #expect(overlap != bytes)
+        #expect(fault(overlap).contains("overlaps") || fault(overlap).contains("gap"), "\(fault(overlap))")
+        // no checksum: refused, not trusted silently
+        let unchecked = editHeader(bytes) { text in
+            text = text.replacingOccurrences(of: #""checksum":"crc32:[0-9a-f]{8}","#, with: "", options: .regularExpression)
+        }
+        #expect(unchecked != bytes)
+        #expect(fault(unchecked).contains("has no checksum"), "\(fault(unchecked))")
+        // a non-finite weight written whole is still refused
+        let nan = try makeTrainer("lenet5", threads: 1, data: Self.data)
+        nan.network.parameters[3] = .nan
+        let nanPath = dir + "/nan.safetensors"
+        try Checkpoint.write(nanPath, network: nan.network, config: nan.config, progress: nan.progress)
+        #expect(fault(try Data(contentsOf: URL(fileURLWithPath: nanPath))).contains("not finite"))
+        // progress no run could have made
+        var impossible = t.progress
+        impossible.epoch = 3
+        let progPath = dir + "/progress.safetensors"
+        try Checkpoint.write(progPath, network: t.network, config: t.config, progress: impossible)
+        #expect(fault(try Data(contentsOf: URL(fileURLWithPath: progPath))).contains("progress"))
+        // what it was trained on is recorded and compared
+        let files = (0..<2).map { dir + "/data\($0).bin" }
+        for (i, f) in files.enumerated() { try Data([UInt8(i), 1, 2, 3]).write(to: URL(fileURLWithPath: f)) }
+        let identity = try DataIdentity(paths: files)
+        let dataPath = dir + "/data.safetensors"
+        try Checkpoint.write(dataPath, network: t.network, config: t.config, progress: t.progress, data: identity)
+        #expect(try Checkpoint.readContents(dataPath).data == identity)
+        try Data([9, 9]).write(to: URL(fileURLWithPath: files[1]))
+        #expect(try DataIdentity(paths: files).difference(from: identity)?.contains("data1.bin: 2 bytes") == true)
+        #expect(identity.difference(from: identity) == nil)
     }
 
     @Test("network gradient: backprop matches finite differences of the batch loss")

@@ -2,7 +2,8 @@ import Foundation
 import CZlib
 
 /// gzip decoding through the system zlib, with a cap on the output size so a corrupt
-/// or hostile header cannot make us allocate without bound.
+/// or hostile header cannot make us allocate without bound. A file of several gzip members
+/// (concatenated .gz files, which gzip itself reads as one) is read whole.
 public enum Gzip {
     public static func isGzip(_ data: Data) -> Bool { data.count >= 2 && data[data.startIndex] == 0x1f && data[data.startIndex + 1] == 0x8b }
 
@@ -42,6 +43,14 @@ public enum Gzip {
                 }
                 if status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0 {
                     throw DataFileError(path: path, fault: "the gzip stream is truncated")
+                }
+                if status == Z_STREAM_END && stream.avail_in > 0 {  // another member follows, or junk
+                    let next = stream.next_in!
+                    guard stream.avail_in >= 2, next[0] == 0x1f, next[1] == 0x8b else {
+                        throw DataFileError(path: path, fault: "\(stream.avail_in) bytes after the gzip stream that are not another gzip member")
+                    }
+                    guard inflateReset(&stream) == Z_OK else { throw DataFileError(path: path, fault: "zlib could not restart") }
+                    status = Z_OK
                 }
             } while status != Z_STREAM_END
         }

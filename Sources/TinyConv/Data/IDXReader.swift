@@ -14,9 +14,7 @@ public enum IDXReader {
 
     public static func read(path: String, rank: Int) throws -> Tensor {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw DataFileError(path: path, fault: "no such file")
-        }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataFileError.missing(path) }
         if isDir.boolValue { throw DataFileError(path: path, fault: "is a folder, expected an IDX file") }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         if let size = attributes?[.size] as? Int, size > maximumBytes {
@@ -25,9 +23,7 @@ public enum IDXReader {
         // Keep only one full-size buffer alive at a time: the compressed bytes are dropped
         // as soon as they are inflated, and parse copies the body out exactly once.
         let data: Data = try {
-            guard let raw = FileManager.default.contents(atPath: path) else {
-                throw DataFileError(path: path, fault: "cannot be read")
-            }
+            guard let raw = FileManager.default.contents(atPath: path) else { throw DataFileError.missing(path) }
             return Gzip.isGzip(raw) ? try Gzip.decompress(raw, path: path, limit: maximumBytes) : raw
         }()
         return try parse(data, path: path, rank: rank)

@@ -15,6 +15,11 @@ public enum MNIST {
         return FileManager.default.fileExists(atPath: gz) ? gz : raw
     }
 
+    /// The four files' paths in a folder, with the flag that names them for messages.
+    public static func paths(in folder: String) -> [(String, String)] {
+        [files.trainImages, files.trainLabels, files.testImages, files.testLabels].map { ("--data", locate($0, in: folder)) }
+    }
+
     public static func load(folder: String, classes: Int = 10) throws -> (train: Dataset, test: Dataset) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {

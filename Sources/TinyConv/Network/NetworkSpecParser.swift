@@ -19,6 +19,7 @@ extension NetworkSpec {
     public static func parse(_ text: String) throws -> NetworkSpec {
         var layers: [any LayerUnit] = []
         var l2: Float = 0
+        var l2Token: String? = nil
         let tokens = text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard tokens.count <= maxLayers + 1 else {
@@ -28,10 +29,12 @@ extension NetworkSpec {
             let at = "token \(i + 1) '\(token)'"
             if token.isEmpty { throw SpecError(message: "\(at) is empty") }
             if token.hasPrefix("l2:") {
+                if let first = l2Token { throw SpecError(message: "\(at): two l2: tokens (\(first) already sets the penalty)") }
                 guard let v = Float(token.dropFirst(3)), v >= 0, v.isFinite else {
                     throw SpecError(message: "\(at): expected l2:LAMBDA with LAMBDA >= 0")
                 }
                 l2 = v
+                l2Token = token
             } else {
                 layers.append(try LayerRegistry.parse(token, at: at))
             }

@@ -5,15 +5,28 @@ import Foundation
 /// header (tensor name -> dtype, shape, data_offsets; "__metadata__" -> strings), then
 /// raw little-endian tensors. Readable by the Python `safetensors` package and PyTorch.
 /// Holds every layer's weights and biases, their momentum buffers, and in metadata the
-/// model spec, the run's configuration and its progress (the whole RNG state), and a CRC-32
-/// over those three strings and every tensor byte, checked on load with the file's exact
-/// length: a flipped bit or appended bytes are a damaged checkpoint, not a silent change.
+/// model spec, the run's configuration, its progress (the whole RNG state), what it was
+/// trained on (the data files' sizes and CRC-32s) and a CRC-32 over the whole file.
+///
+/// A checkpoint is believed only when all of it checks, integrity before content: the
+/// structure (each tensor F32, offsets in range, contiguous, covering the body exactly: a
+/// truncated file says so), the checksum over every byte (header and tensor table included),
+/// then the content (the model it names, every tensor's name and shape, finite values, progress a
+/// run could have made). A file without a checksum is refused.
 public enum Checkpoint {
-    public static let format = "tinyconv-checkpoint-1"
+    public static let format = "tinyconv-checkpoint-2"
+    /// Written before the checksum covered the header; read (its checksum covers the spec,
+    /// configuration, progress and tensor bytes) with a note that the header is unverified.
+    static let formatV1 = "tinyconv-checkpoint-1"
+    static let placeholder = "crc32:00000000"
 
     public struct Contents {
         public var config: TrainingConfig
         public var progress: TrainingProgress
+        /// The data files the run was trained on (nil in checkpoints of format 1).
+        public var data: DataIdentity?
+        /// Lines for the user (a format-1 file's unverified header).
+        public var notes: [String] = []
     }
 
     /// Tensor names and shapes for a network, in file order: per layer, its tensors, then
@@ -31,7 +44,8 @@ public enum Checkpoint {
         return out
     }
 
-    public static func write(_ path: String, network: Network, config: TrainingConfig, progress: TrainingProgress) throws {
+    public static func write(_ path: String, network: Network, config: TrainingConfig, progress: TrainingProgress,
+                             data: DataIdentity? = nil) throws {
         let list = tensors(network)
         var header: [String: Any] = [:]
         var offset = 0
@@ -46,15 +60,13 @@ public enum Checkpoint {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let configText = String(decoding: try encoder.encode(config), as: UTF8.self)
-        let progressText = String(decoding: try encoder.encode(progress), as: UTF8.self)
-        let spec = network.spec.description
         header["__metadata__"] = [
             "format": format,
-            "spec": spec,
-            "config": configText,
-            "progress": progressText,
-            "checksum": checksum(spec: spec, config: configText, progress: progressText, tensors: body),
+            "spec": network.spec.description,
+            "config": String(decoding: try encoder.encode(config), as: UTF8.self),
+            "progress": String(decoding: try encoder.encode(progress), as: UTF8.self),
+            "data": try data.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "",
+            "checksum": placeholder,
         ]
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while (8 + json.count) % 8 != 0 { json.append(0x20) }  // pad so tensors start 8-byte aligned
@@ -62,122 +74,200 @@ public enum Checkpoint {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(json)
         file.append(body)
+        let at = try checksumRange(file, headerEnd: 8 + json.count)
+        let sum = crc(file)
+        file.replaceSubrange(at, with: Data(sum.utf8))
         try AtomicFile.write(file, to: path)
     }
 
-    /// "crc32:XXXXXXXX" over the metadata strings that matter and the tensor bytes.
-    static func checksum(spec: String, config: String, progress: String, tensors: Data) -> String {
-        var crc = crc32(0, nil, 0)
-        for part in [Data((spec + "\n" + config + "\n" + progress + "\n").utf8), tensors] {
-            part.withUnsafeBytes { raw in
-                var p = raw.bindMemory(to: UInt8.self).baseAddress, left = raw.count
-                while left > 0 {
-                    let n = min(left, 1 << 30)
-                    crc = crc32(crc, p, uInt(n))
-                    p = p! + n
-                    left -= n
-                }
+    static func crc(_ data: Data) -> String {
+        var c = crc32(0, nil, 0)
+        data.withUnsafeBytes { raw in
+            var p = raw.bindMemory(to: UInt8.self).baseAddress, left = raw.count
+            while left > 0 {
+                let n = min(left, 1 << 30)
+                c = crc32(c, p, uInt(n))
+                p = p! + n
+                left -= n
             }
         }
-        return String(format: "crc32:%08x", UInt32(crc))
+        return String(format: "crc32:%08x", UInt32(c))
     }
 
+    /// Where the checksum's value sits in the header: the one `"checksum":"crc32:XXXXXXXX"`
+    /// (JSON keys are unescaped quotes; quotes inside metadata strings are escaped).
+    static func checksumRange(_ file: Data, headerEnd: Int) throws -> Range<Int> {
+        let key = Data("\"checksum\":\"crc32:".utf8)
+        guard let r = file.range(of: key, in: 8..<headerEnd) else { throw CheckpointFault("has no checksum") }
+        guard file.range(of: key, in: r.upperBound..<headerEnd) == nil else { throw CheckpointFault("has two checksums") }
+        let value = (r.upperBound - 6)..<(r.upperBound + 8)  // "crc32:" + 8 hex digits
+        guard value.upperBound < headerEnd, file[value.upperBound] == UInt8(ascii: "\"") else {
+            throw CheckpointFault("has a malformed checksum")
+        }
+        return value
+    }
+
+    struct CheckpointFault: Error { let fault: String; init(_ f: String) { fault = f } }
     static func fail(_ path: String, _ fault: String) -> DataFileError { DataFileError(path: path, fault: "checkpoint: \(fault)") }
 
-    /// Reads the header only: configuration and progress (to build the right network).
-    public static func readContents(_ path: String) throws -> Contents {
-        let (header, _, _) = try readHeader(path)
-        return try contents(header, path: path)
+    /// A checked checkpoint's header and bytes: integrity and structure verified, content not yet.
+    struct Verified {
+        let header: [String: Any]
+        let meta: [String: String]
+        let data: Data
+        let start: Int
+        /// Tensor name -> (byte offset in the body, byte count), in file order.
+        let tensors: [String: (Int, Int)]
+        let shapes: [String: [Int]]
+        var notes: [String] = []
     }
 
-    static func readHeader(_ path: String) throws -> ([String: Any], Data, Int) {
+    /// Reads the file, verifies it and returns its configuration, progress and data identity
+    /// (the model it names is checked when it is loaded into a network).
+    public static func readContents(_ path: String) throws -> Contents {
+        try contents(verify(try read(path), path: path), path: path)
+    }
+
+    static func read(_ path: String) throws -> Data {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw fail(path, "no such file") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw fail(path, DataFileError.missing(path).fault)
+        }
         guard !isDir.boolValue else { throw fail(path, "is a folder") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw fail(path, "cannot be read") }
-        return try parseHeader(data, path: path)
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail(path, DataFileError.missing(path).fault) }
+        return data
     }
 
     /// Checks and parses a checkpoint's bytes (a fuzz target drives this with anything):
-    /// the header, its TinyConv metadata, and every tensor's entry against the model it names.
+    /// integrity, structure, metadata, and every tensor against the model it names.
     public static func parse(_ data: Data, path: String) throws -> Contents {
-        let (header, _, _) = try parseHeader(data, path: path)
-        let c = try contents(header, path: path)
+        let v = try verify(data, path: path)
+        let c = try contents(v, path: path)
         let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
-        _ = try load(data, path: path, into: network)
-        return c
+        return try load(v, path: path, into: network)
     }
 
-    static func parseHeader(_ data: Data, path: String) throws -> ([String: Any], Data, Int) {
+    static func verify(_ data: Data, path: String) throws -> Verified {
+        // 1. the safetensors frame
         guard data.count >= 8 else { throw fail(path, "truncated (\(data.count) bytes, no header)") }
         let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard n >= 2, n <= UInt64(data.count - 8), n <= 100_000_000 else {
             throw fail(path, "header length \(n) does not fit a \(data.count)-byte file (truncated or not safetensors)")
         }
-        let headerData = data.subdata(in: 8..<(8 + Int(n)))
-        guard let obj = try? JSONSerialization.jsonObject(with: headerData), let header = obj as? [String: Any] else {
+        let start = 8 + Int(n)
+        guard let obj = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<start)), let header = obj as? [String: Any] else {
             throw fail(path, "the header is not a JSON object (damaged or not safetensors)")
         }
-        return (header, data, 8 + Int(n))
-    }
-
-    static func contents(_ header: [String: Any], path: String) throws -> Contents {
-        guard let meta = header["__metadata__"] as? [String: String], meta["format"] == format else {
+        guard let meta = header["__metadata__"] as? [String: String], let fmt = meta["format"], [format, formatV1].contains(fmt) else {
             throw fail(path, "no TinyConv metadata (format \(format) expected)")
         }
+        // 2. structure: F32 tensors whose offsets tile the body exactly, in file order (a truncated
+        // or appended-to file is told apart from a flipped bit)
+        let body = data.count - start
+        var entries: [(name: String, begin: Int, end: Int, shape: [Int])] = []
+        for (name, value) in header where name != "__metadata__" {
+            guard let e = value as? [String: Any] else { throw fail(path, "tensor \(name) has no entry") }
+            guard e["dtype"] as? String == "F32" else { throw fail(path, "tensor \(name) is not F32") }
+            guard let shape = e["shape"] as? [Int], shape.allSatisfy({ $0 >= 0 }), shape.count <= 8 else {
+                throw fail(path, "tensor \(name) has a bad shape")
+            }
+            guard let off = e["data_offsets"] as? [Int], off.count == 2, off[0] >= 0, off[1] >= off[0] else {
+                throw fail(path, "tensor \(name) has bad data offsets")
+            }
+            guard off[1] <= body else { throw fail(path, "truncated: tensor \(name) ends at \(off[1]) of \(body) data bytes") }
+            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
+            }
+            guard !overflow, off[1] - off[0] == 4 * count else {
+                throw fail(path, "tensor \(name): \(off[1] - off[0]) bytes for shape \(shape)")
+            }
+            entries.append((name, off[0], off[1], shape))
+        }
+        entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var next = 0
+        for e in entries {
+            guard e.begin == next else {
+                throw fail(path, e.begin < next ? "tensor \(e.name) overlaps the tensor before it (data offsets \(e.begin)...\(e.end))"
+                                                : "a gap of \(e.begin - next) bytes before tensor \(e.name)")
+            }
+            next = e.end
+        }
+        guard next == body else {
+            throw fail(path, next < body ? "\(body - next) bytes after the last tensor (damaged or appended to)"
+                                         : "truncated: \(body) tensor bytes, the table needs \(next)")
+        }
+        // 3. integrity, before anything the file says is believed
+        var notes: [String] = []
+        if fmt == format {
+            let at: Range<Int>
+            do { at = try checksumRange(data, headerEnd: start) } catch let e as CheckpointFault {
+                throw fail(path, "\(e.fault): it cannot be verified (damaged), refusing it")
+            }
+            let stored = String(decoding: data[at], as: UTF8.self)
+            var zeroed = data
+            zeroed.replaceSubrange(at, with: Data(placeholder.utf8))
+            let actual = crc(zeroed)
+            guard stored == actual else { throw fail(path, "checksum \(actual) does not match the stored \(stored) (damaged checkpoint)") }
+        } else {
+            guard let stored = meta["checksum"] else {
+                throw fail(path, "has no checksum: it cannot be verified (damaged, or written before checksums), refusing it")
+            }
+            var crcData = Data(((meta["spec"] ?? "") + "\n" + (meta["config"] ?? "") + "\n" + (meta["progress"] ?? "") + "\n").utf8)
+            crcData.append(data.subdata(in: start..<data.count))
+            guard stored == crc(crcData) else {
+                throw fail(path, "checksum \(crc(crcData)) does not match the stored \(stored) (damaged checkpoint)")
+            }
+            notes.append("\(path): a format-1 checkpoint: its checksum does not cover the tensor table, which was checked for structure only")
+        }
+        return Verified(header: header, meta: meta, data: data, start: start,
+                        tensors: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, ($0.begin, $0.end - $0.begin)) }),
+                        shapes: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.shape) }), notes: notes)
+    }
+
+    static func contents(_ v: Verified, path: String) throws -> Contents {
         let decoder = JSONDecoder()
-        guard let c = meta["config"], let config = try? decoder.decode(TrainingConfig.self, from: Data(c.utf8)),
-              let p = meta["progress"], let progress = try? decoder.decode(TrainingProgress.self, from: Data(p.utf8)) else {
+        guard let c = v.meta["config"], let config = try? decoder.decode(TrainingConfig.self, from: Data(c.utf8)),
+              let p = v.meta["progress"], let progress = try? decoder.decode(TrainingProgress.self, from: Data(p.utf8)) else {
             throw fail(path, "damaged configuration or progress metadata")
         }
-        return Contents(config: config, progress: progress)
+        var data: DataIdentity? = nil
+        if let d = v.meta["data"], !d.isEmpty {
+            guard let parsed = try? decoder.decode(DataIdentity.self, from: Data(d.utf8)) else { throw fail(path, "damaged data metadata") }
+            data = parsed
+        }
+        do { try config.validate() } catch let e as TrainingConfig.Invalid {
+            throw fail(path, "field \(e.field) \(e.requirement) (damaged checkpoint)")
+        }
+        try progress.validate(config: config, checkpoint: path)
+        return Contents(config: config, progress: progress, data: data, notes: v.notes)
     }
 
-    /// Loads parameters and momentum into `network` (which must have the checkpoint's
-    /// spec) and returns the configuration and progress.
+    /// Verifies the file, then loads parameters and momentum into `network` (which must have
+    /// the checkpoint's spec) and returns the configuration, progress and data identity.
     @discardableResult
     public static func load(_ path: String, into network: Network) throws -> Contents {
-        let (header, data, start) = try readHeader(path)
-        return try load(header: header, data: data, start: start, path: path, into: network)
+        let v = try verify(try read(path), path: path)
+        return try load(v, path: path, into: network)
     }
 
-    static func load(_ data: Data, path: String, into network: Network) throws -> Contents {
-        let (header, data, start) = try parseHeader(data, path: path)
-        return try load(header: header, data: data, start: start, path: path, into: network)
-    }
-
-    static func load(header: [String: Any], data: Data, start: Int, path: String, into network: Network) throws -> Contents {
-        let c = try contents(header, path: path)
-        let spec = (header["__metadata__"] as? [String: String])?["spec"] ?? ""
+    static func load(_ v: Verified, path: String, into network: Network) throws -> Contents {
+        let c = try contents(v, path: path)
+        let spec = v.meta["spec"] ?? ""
         guard spec == network.spec.description else {
             throw fail(path, "written for model '\(spec)', not '\(network.spec.description)'")
         }
-        let body = data.count - start
         let list = tensors(network)
-        let expected = 4 * list.reduce(0) { $0 + $1.count }
-        guard body == expected else {
-            throw fail(path, body < expected ? "truncated: \(body) tensor bytes, the model needs \(expected)"
-                                             : "\(body - expected) bytes after the last tensor (damaged or appended to)")
-        }
-        let meta = header["__metadata__"] as? [String: String] ?? [:]
-        if let stored = meta["checksum"] {  // checkpoints from before the checksum load without one
-            let actual = checksum(spec: meta["spec"] ?? "", config: meta["config"] ?? "", progress: meta["progress"] ?? "",
-                                  tensors: data.subdata(in: start..<data.count))
-            guard stored == actual else { throw fail(path, "checksum \(actual) does not match the stored \(stored) (damaged checkpoint)") }
+        guard v.tensors.count == list.count else {
+            throw fail(path, "holds \(v.tensors.count) tensors, the model has \(list.count)")
         }
         for t in list {
-            guard let entry = header[t.name] as? [String: Any] else { throw fail(path, "tensor \(t.name) is missing") }
-            guard entry["dtype"] as? String == "F32" else { throw fail(path, "tensor \(t.name) is not F32") }
-            guard let shape = entry["shape"] as? [Int], shape == t.shape else {
-                throw fail(path, "tensor \(t.name) has shape \(entry["shape"] ?? "none"), the model needs \(t.shape)")
+            guard let (off, bytes) = v.tensors[t.name] else { throw fail(path, "tensor \(t.name) is missing") }
+            guard v.shapes[t.name] == t.shape, bytes == 4 * t.count else {
+                throw fail(path, "tensor \(t.name) has shape \(v.shapes[t.name] ?? []), the model needs \(t.shape)")
             }
-            guard let off = entry["data_offsets"] as? [Int], off.count == 2, off[0] >= 0, off[1] - off[0] == 4 * t.count else {
-                throw fail(path, "tensor \(t.name) has bad data offsets")
-            }
-            guard off[1] <= body else { throw fail(path, "truncated: tensor \(t.name) ends at \(off[1]) of \(body) data bytes") }
             let dst = (t.momentum ? network.velocity : network.parameters).pointer + t.offset
-            data.withUnsafeBytes { raw in
-                let p = raw.baseAddress! + start + off[0]
+            v.data.withUnsafeBytes { raw in
+                let p = raw.baseAddress! + v.start + off
                 for j in 0..<t.count {
                     var bits: UInt32 = 0
                     memcpy(&bits, p + 4 * j, 4)
@@ -192,5 +282,37 @@ public enum Checkpoint {
             }
         }
         return c
+    }
+}
+
+/// What a run was trained on: the data files' names, sizes and CRC-32s. A checkpoint records
+/// it; `--resume` refuses other data unless told (`--allow-other-data`).
+public struct DataIdentity: Codable, Sendable, Equatable {
+    public struct File: Codable, Sendable, Equatable {
+        public var name: String
+        public var bytes: Int
+        public var crc32: String
+    }
+    public var files: [File]
+
+    /// The files as they are on disk now.
+    public init(paths: [String]) throws {
+        files = try paths.map { path in
+            guard let data = FileManager.default.contents(atPath: path) else { throw DataFileError.missing(path) }
+            return File(name: (path as NSString).lastPathComponent, bytes: data.count, crc32: Checkpoint.crc(data))
+        }
+    }
+
+    /// What differs from another identity, for a message ("train-images-idx3-ubyte.gz: 9912422
+    /// bytes crc32:... here, 1000 bytes crc32:... in the checkpoint").
+    public func difference(from recorded: DataIdentity) -> String? {
+        for f in files {
+            guard let r = recorded.files.first(where: { $0.name == f.name }) else { return "\(f.name) is not in the checkpoint's data" }
+            if r != f { return "\(f.name): \(f.bytes) bytes \(f.crc32) here, \(r.bytes) bytes \(r.crc32) when trained" }
+        }
+        if let extra = recorded.files.first(where: { r in !files.contains { $0.name == r.name } }) {
+            return "\(extra.name) was trained on but is not here"
+        }
+        return nil
     }
 }

@@ -46,7 +46,7 @@ public final class DispatchWorkerPool: @unchecked Sendable {
     public init(workers: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) {
         precondition(workers >= 1)
         self.workers = workers
-        let requested = ProcessInfo.processInfo.environment["TINYCONV_SPIN_NS"].flatMap { UInt64($0) } ?? 100_000
+        let requested = (try? EnvironmentSettings.spinNanos()) ?? 100_000  // commands check it first
         spinNanos = workers <= cores ? requested : 0
         sleepers = (0..<workers).map { _ in Sleeper() }
         queues = (0..<workers).map { DispatchQueue(label: "tinyconv.worker.\($0)", qos: .userInitiated) }

@@ -31,6 +31,10 @@ public final class Trainer {
 
     public var stepsPerEpoch: Int { (train.count + config.batchSize - 1) / config.batchSize }
 
+    /// A mean batch loss above this is divergence: 100 x ln(classes), the loss of a uniform
+    /// guess, which an untrained net starts near (230 for 10 classes).
+    public var divergenceLoss: Double { 100 * log(Double(max(network.classes, 2))) }
+
     /// The epoch's sample order: a Fisher-Yates shuffle driven by counter-based draws.
     public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int32] {
         var order = (0..<Int32(count)).map { $0 }
@@ -44,10 +48,13 @@ public final class Trainer {
         return order
     }
 
-    /// Runs until `config.epochs` epochs are done or `shouldStop` says so (checked
-    /// between steps). `onEpoch` runs after each epoch (checkpoints, JSON).
-    public func run(shouldStop: () -> Bool = { false }, onEvent: (Event) -> Void = { _ in },
-                    onEpoch: (Trainer) throws -> Void = { _ in }) throws {
+    /// Runs until `config.epochs` epochs are done or `shouldStop` says so (checked between
+    /// steps); `stopEvaluation` is asked inside the end-of-epoch evaluation (between chunks,
+    /// this process alone: under mpirun every rank gets the signal), and a stop there leaves
+    /// the progress at the epoch's last step, evaluation pending (a resume evaluates first).
+    /// `onEpoch` runs after each epoch (checkpoints, JSON).
+    public func run(shouldStop: () -> Bool = { false }, stopEvaluation: () -> Bool = { false },
+                    onEvent: (Event) -> Void = { _ in }, onEpoch: (Trainer) throws -> Void = { _ in }) throws {
         let hyper = MinibatchScheduler.Hyperparameters(learningRate: config.learningRate, momentum: config.momentum,
                                                        l2: network.spec.l2)
         let b = config.batchSize
@@ -67,7 +74,9 @@ public final class Trainer {
                             let r = scheduler.step(images: img.baseAddress!, labels: lab.baseAddress!,
                                                    indices: ord.baseAddress! + s * b, count: n, hyper: hyper,
                                                    seed: config.seed, stepIndex: global)
-                            guard r.lossSum.isFinite else {
+                            // Non-finite, or far above where training starts (ln(classes) for an
+                            // untrained net): a loss of 1e18 at chance accuracy is not training.
+                            guard r.lossSum.isFinite, r.lossSum / Double(n) <= divergenceLoss else {
                                 throw TrainingError(message: "training diverged: the loss is \(r.lossSum / Double(n)) at epoch \(e + 1), batch \(s + 1) (try a smaller --lr)")
                             }
                             // ReLU maps NaN to 0, so non-finite weights can hide behind a finite
@@ -93,8 +102,12 @@ public final class Trainer {
                 }
             }
             if progress.step < stepsPerEpoch { return }  // stopped mid-epoch
-            let v = validation.map { scheduler.evaluate($0) }
-            let t = scheduler.evaluate(test)
+            var v: (lossSum: Double, correct: Int)? = nil
+            if let validation {
+                guard let r = scheduler.evaluate(validation, shouldStop: stopEvaluation) else { return }
+                v = r
+            }
+            guard let t = scheduler.evaluate(test, shouldStop: stopEvaluation) else { return }  // evaluation pending
             let record = EpochRecord(
                 epoch: e + 1, loss: progress.lossSum / Double(progress.seen),
                 trainAccuracy: Double(progress.correct) / Double(progress.seen),

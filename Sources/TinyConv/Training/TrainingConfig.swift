@@ -68,20 +68,33 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     public var history: [EpochRecord] = []
     public init() {}
 
-    /// Checks that a progress read from a checkpoint describes a run of `config` over a
-    /// training set of `trainCount` images: a count or a history that cannot be is a
-    /// damaged (or edited) checkpoint, and resuming from it would report what never ran.
+    /// Checks what a progress read from a checkpoint must say whatever data it ran on: a
+    /// count or a history that cannot be is a damaged (or edited) checkpoint (also for
+    /// `--evaluate` and `export`, which report the epoch).
+    public func validate(config: TrainingConfig, checkpoint path: String) throws {
+        func check(_ ok: Bool, _ what: String) throws {
+            if !ok { throw DataFileError(path: path, fault: "checkpoint: progress \(what) (damaged checkpoint)") }
+        }
+        try check(epoch >= 0 && epoch <= config.epochs, "says \(epoch) epochs done of \(config.epochs)")
+        try check(history.count == epoch, "says \(epoch) epochs done but records \(history.count)")
+        try check(history.enumerated().allSatisfy { $0.element.epoch == $0.offset + 1 }, "history is out of order")
+        try check(history.allSatisfy { [$0.loss, $0.trainAccuracy, $0.testAccuracy, $0.testLoss, $0.seconds].allSatisfy(\.isFinite) },
+                  "history holds a figure that is not a finite number")
+        try check(step >= 0 && seen >= 0 && correct >= 0 && correct <= seen, "has \(correct) correct of \(seen) seen at step \(step)")
+        try check(lossSum.isFinite && lossSum >= 0 && seconds.isFinite && seconds >= 0, "has a loss sum or time that is not a finite, non-negative number")
+    }
+
+    /// The same, and that it describes a run of `config` over a training set of `trainCount`
+    /// images (for `--resume`). `step` equals the steps per epoch when the epoch's training
+    /// finished but its evaluation was stopped: a resume evaluates and goes on.
     public func validate(config: TrainingConfig, trainCount: Int, checkpoint path: String) throws {
+        try validate(config: config, checkpoint: path)
         let steps = (trainCount + config.batchSize - 1) / config.batchSize
         func check(_ ok: Bool, _ what: String) throws {
             if !ok { throw DataFileError(path: path, fault: "checkpoint: progress \(what) (damaged checkpoint, or other data than it was trained on)") }
         }
-        try check(epoch >= 0 && history.count == epoch, "says \(epoch) epochs done but records \(history.count)")
-        try check(history.enumerated().allSatisfy { $0.element.epoch == $0.offset + 1 }, "history is out of order")
-        try check(step >= 0 && step < max(steps, 1), "step \(step) is outside 0..<\(steps) for \(trainCount) images in batches of \(config.batchSize)")
+        try check(step <= steps, "step \(step) is outside 0...\(steps) for \(trainCount) images in batches of \(config.batchSize)")
         try check(seen == min(step * config.batchSize, trainCount), "has \(seen) images seen at step \(step), expected \(min(step * config.batchSize, trainCount))")
-        try check(correct >= 0 && correct <= seen, "has \(correct) correct of \(seen) seen")
-        try check(lossSum.isFinite && lossSum >= 0 && seconds.isFinite && seconds >= 0, "has a loss sum or time that is not a finite, non-negative number")
     }
 }
 

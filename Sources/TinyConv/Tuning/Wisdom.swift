@@ -31,7 +31,7 @@ public final class Wisdom: @unchecked Sendable {
     /// The default location, or nil when neither $HOME nor $XDG_CACHE_HOME is set.
     public static var defaultPath: String? {
         let env = ProcessInfo.processInfo.environment
-        if let p = env["TINYCONV_WISDOM"], !p.isEmpty { return p }
+        if let p = try? EnvironmentSettings.wisdomPath() { return p }  // commands check it first
         if let x = env["XDG_CACHE_HOME"], x.hasPrefix("/") { return x + "/tinyconv/wisdom.json" }
         if let h = env["HOME"], !h.isEmpty { return h + "/.cache/tinyconv/wisdom.json" }
         return nil
