@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @Option(help: "Folder with the four MNIST IDX files, gzipped or not (default: $TINYCONV_DATA, else data/mnist).") var data: String?
     @Option(parsing: .unconditional, help: "Validation images taken from the end of the training set (default: 5000).") var validation: Int?
-    @Option(parsing: .unconditional, help: "Use only the first N training images (quick runs).") var limit: Int?
+    @Option(parsing: .unconditional, help: "Use only the first N training images, the --validation ones included (quick runs).") var limit: Int?
     @Option(help: "Write a checkpoint here after every epoch (and on Ctrl-C; without it a stop writes interrupted.safetensors, or interrupted-N.safetensors when that exists, in the current folder).") var checkpoint: String?
     @Option(help: "Resume from this checkpoint (--threads and --scheduler default to its own).") var resume: String?
     @Flag(help: "With --resume: continue on data files other than those the checkpoint was trained on.") var allowOtherData = false
@@ -115,6 +115,9 @@ struct TrainCommand: ParsableCommand {
         if let limit { config.limit = limit }
         do { try config.validate() } catch let e as TrainingConfig.Invalid {
             throw ValidationError("\(flagName(e.field)) \(e.requirement)")
+        }
+        if let limit = config.limit, config.validation >= limit {
+            throw ValidationError("--limit \(limit) leaves no training images after the \(config.validation) validation images (they are taken from the --limit images: give --limit above \(config.validation), or a smaller --validation)")
         }
         if world != nil && config.scheduler != .dispatch {
             throw ValidationError("--scheduler openmp runs in one process; under mpirun each rank runs the Dispatch scheduler")
