@@ -225,7 +225,7 @@ for m in regularized-lenet5 custom custom-1x1-then-pool lenet5-avgpool \
 done
 expect_failure 1 "truncated or not safetensors" .build/release/export "$OUT/broken.safetensors" -o "$OUT/broken.onnx"
 test ! -e "$OUT/broken.onnx"
-expect_failure 1 "cannot write" .build/release/export "$OUT/run.safetensors" -o "$OUT/no-such-folder/model.onnx"
+expect_failure 64 "does not exist" .build/release/export "$OUT/run.safetensors" -o "$OUT/no-such-folder/model.onnx"
 
 echo "== distributed training over MPI on localhost (bit-identical to one process; faults)"
 scripts/test-distributed.sh
