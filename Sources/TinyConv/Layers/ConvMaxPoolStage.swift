@@ -1,6 +1,6 @@
 /// One plan stage for a conv (with its ReLU) and the 2x2 max pool after it (any conv whose
-/// output is at least 2x2). The conv's activation is never stored whole (two rows at a time
-/// for Cin = 1 convs, one image at a time otherwise); the per-element pool codes live in the
+/// output is at least 2x2). The conv's activation is never stored in the plan's buffers (two
+/// rows at a time for Cin = 1 convs, the shard in scratch otherwise); the per-element pool codes live in the
 /// stage's mask bytes. Profiled as one stage, labelled with both layers (`conv1+pool1`).
 final class ConvMaxPoolStage: PlanStage {
     let label: String
