@@ -34,7 +34,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "With --evaluate: also write the test set's logits here (.npy, float32, images x classes).") var logits: String?
 
     func run() throws {
-        do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e } catch {
+        do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e }
+        catch let e as SpecError { throw ValidationError("--model: \(e)") }  // a bad spec is a bad flag value (exit 64)
+        catch {
             FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
             throw ExitCode(1)
         }
