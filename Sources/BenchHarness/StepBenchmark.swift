@@ -57,7 +57,7 @@ public final class StepBenchmark {
             var images = [UInt8](repeating: 0, count: n * m.spec.input.count)
             for i in images.indices { state = state &* 6364136223846793005 &+ 1442695040888963407; images[i] = UInt8(state >> 56) }
             let labels = (0..<n).map { UInt8($0 % m.spec.classes) }
-            let data = Dataset(images: images, labels: labels, shape: m.spec.input, classes: m.spec.classes)
+            let data = Dataset(pixels: images, labels: labels, shape: m.spec.input, classes: m.spec.classes)
             vs.append(Variant(name: m.name, network: net, scheduler: s, data: data, indices: (0..<Int32(n)).map { $0 }))
         }
         variants = vs

@@ -107,39 +107,14 @@ double tc_peak_probe(tc_isa isa, uint64_t iterations) {
     return table_for(isa)->peak_probe(iterations);
 }
 
-// Thin entry points for the elementwise kernels: one table lookup each.
-void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
-    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y);
-    tc_active_kernels()->maxpool2x2_forward(n, h, w, c, x, y);
-}
-void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                            const float *dy, float *dx, int relu_mask) {
-    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y && dy && dx);
-    tc_active_kernels()->maxpool2x2_backward(n, h, w, c, x, y, dy, dx, relu_mask);
-}
+// The entry points of TC_VECTOR_KERNELS: one table lookup each (shapes are checked by the
+// Swift routes that call them).
+#define TC_KERNEL_ROUTE(name, params, args) \
+    void tc_##name params { tc_active_kernels()->name args; }
+TC_VECTOR_KERNELS(TC_KERNEL_ROUTE)
+#undef TC_KERNEL_ROUTE
+
 void tc_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code) {
     assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y && code);
     tc_active_kernels()->maxpool2x2_forward_code(n, h, w, c, c, x, y, code);
-}
-void tc_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy, float *dx) {
-    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && code && dy && dx);
-    tc_active_kernels()->maxpool2x2_backward_code(n, h, w, c, code, dy, dx);
-}
-void tc_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y) {
-    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && x && y);
-    tc_active_kernels()->avgpool2x2_forward(n, h, w, c, x, y);
-}
-void tc_avgpool2x2_backward(int n, int h, int w, int c, const float *dy, float *dx) {
-    assert(n > 0 && h >= 2 && w >= 2 && c > 0 && dy && dx);
-    tc_active_kernels()->avgpool2x2_backward(n, h, w, c, dy, dx);
-}
-void tc_relu_forward(size_t count, const float *x, float *y) {
-    tc_active_kernels()->relu_forward(count, x, y);
-}
-void tc_relu_backward(size_t count, const float *y, const float *dy, float *dx) {
-    tc_active_kernels()->relu_backward(count, y, dy, dx);
-}
-void tc_sgd_momentum(size_t count, float lr, float momentum, float l2, float *w, float *v,
-                     const float *g) {
-    tc_active_kernels()->sgd_momentum(count, lr, momentum, l2, w, v, g);
 }

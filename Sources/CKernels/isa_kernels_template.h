@@ -616,6 +616,50 @@ static void TC_FN(sgd_momentum)(size_t count, float lr, float momentum, float l2
     }
 }
 
+// PyTorch's AdamW step (torch.optim.AdamW, its single-tensor path): the decoupled decay first,
+// m by lerp, v = b2 v + (1 - b2) g^2, then w -= (lr / bc1) m / (sqrt(v) / bc2s + eps). The tail
+// goes through one padded vector step, so every element sees the same operations wherever it
+// falls (work items cut the parameters at fixed places: the same bits at any thread count).
+#define TC_ADAMW_STEP(W, M, V, G)                                                     \
+    do {                                                                              \
+        const vf g_ = (G), m_ = (M) + a1 * (g_ - (M));                                \
+        const vf v_ = b2 * (V) + a2 * (g_ * g_);                                      \
+        const vf d_ = __builtin_elementwise_sqrt(v_) / bc2s + ep;                     \
+        (W) = (W) * decay - step * (m_ / d_);                                         \
+        (M) = m_;                                                                     \
+        (V) = v_;                                                                     \
+    } while (0)
+static void TC_FN(adamw)(size_t count, float lr, float beta1, float beta2, float eps, float weight_decay, float bc1,
+                         float bc2_sqrt, float *w, float *m, float *v, const float *g) {
+    const vf decay = splat(1.0f - lr * weight_decay), a1 = splat(1.0f - beta1), a2 = splat(1.0f - beta2);
+    const vf b2 = splat(beta2), bc2s = splat(bc2_sqrt), ep = splat(eps), step = splat(lr / bc1);
+    size_t i = 0;
+    for (; i + TC_VW <= count; i += TC_VW) {
+        vf wv = ld(w + i), mv = ld(m + i), vv = ld(v + i);
+        TC_ADAMW_STEP(wv, mv, vv, ld(g + i));
+        st(w + i, wv);
+        st(m + i, mv);
+        st(v + i, vv);
+    }
+    if (i < count) {
+        const size_t n = count - i;
+        float t[4][TC_VW] = {{0}};
+        memcpy(t[0], w + i, n * sizeof(float));
+        memcpy(t[1], m + i, n * sizeof(float));
+        memcpy(t[2], v + i, n * sizeof(float));
+        memcpy(t[3], g + i, n * sizeof(float));
+        vf wv = ld(t[0]), mv = ld(t[1]), vv = ld(t[2]);
+        TC_ADAMW_STEP(wv, mv, vv, ld(t[3]));
+        st(t[0], wv);
+        st(t[1], mv);
+        st(t[2], vv);
+        memcpy(w + i, t[0], n * sizeof(float));
+        memcpy(m + i, t[1], n * sizeof(float));
+        memcpy(v + i, t[2], n * sizeof(float));
+    }
+}
+#undef TC_ADAMW_STEP
+
 static void TC_FN(add)(size_t count, const float *a, const float *b, float *dst) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(dst + i, ld(a + i) + ld(b + i));
@@ -653,10 +697,10 @@ const tc_isa_kernels TC_TABLE = {
     .gemm_short = TC_ROLE_SHORT,
     .gemm_taps = TC_ROLE_TAPS,
     .gemm_octa = TC_ROLE_OCTA,
-    .maxpool2x2_forward = TC_FN(maxpool2x2_forward),
-    .maxpool2x2_backward = TC_FN(maxpool2x2_backward),
+#define TC_KERNEL_ENTRY(name, params, args) .name = TC_FN(name),
+    TC_VECTOR_KERNELS(TC_KERNEL_ENTRY)
+#undef TC_KERNEL_ENTRY
     .maxpool2x2_forward_code = TC_FN(maxpool2x2_forward_code),
-    .maxpool2x2_backward_code = TC_FN(maxpool2x2_backward_code),
     .conv1ch_direct_rows = TC_FN(conv1ch_direct_rows),
     .conv1ch_direct_channels = TC_DIRECT_CB,
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
@@ -664,13 +708,8 @@ const tc_isa_kernels TC_TABLE = {
     .im2col_rows = TC_FN(im2col_rows),
     .bias_grad = TC_FN(bias_grad),
     .col2im_rows_add = TC_FN(col2im_rows_add),
-    .avgpool2x2_forward = TC_FN(avgpool2x2_forward),
-    .avgpool2x2_backward = TC_FN(avgpool2x2_backward),
-    .relu_forward = TC_FN(relu_forward),
-    .relu_backward = TC_FN(relu_backward),
     .dropout_forward = TC_FN(dropout_forward),
     .dropout_backward = TC_FN(dropout_backward),
-    .sgd_momentum = TC_FN(sgd_momentum),
     .add = TC_FN(add),
     .peak_probe = TC_FN(peak_probe),
 };

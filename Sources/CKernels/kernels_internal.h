@@ -48,12 +48,11 @@ typedef struct {
     tc_gemm_ukernel gemm_short;   // mr = 6, nr = 4 vectors: M <= 6 (= wide below AVX-512, already 6 rows)
     tc_gemm_ukernel gemm_taps;    // mr = 5: tap counts of 5x5 kernels (chosen by padded work only)
     tc_gemm_ukernel gemm_octa;    // mr = 8, nr = 2 vectors: 7-8 or 13-16 rows (= wide below AVX-512)
-    void (*maxpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
-    void (*maxpool2x2_backward)(int n, int h, int w, int c, const float *x, const float *y,
-                                const float *dy, float *dx, int relu_mask);
+    // the kernels of TC_VECTOR_KERNELS (tinyconv_kernels.h), one field each
+#define TC_KERNEL_FIELD(name, params, args) void(*name) params;
+    TC_VECTOR_KERNELS(TC_KERNEL_FIELD)
+#undef TC_KERNEL_FIELD
     void (*maxpool2x2_forward_code)(int n, int h, int w, int c, int xc, const float *x, float *y, uint8_t *code);
-    void (*maxpool2x2_backward_code)(int n, int h, int w, int c, const uint8_t *code, const float *dy,
-                                     float *dx);
     // Cin = 1 conv with output positions in vector lanes (conv_cin1.c): output rows oy and oy+1
     // (rows = 1: oy only) of one image. plane: the image's zero-padded plane split by column
     // parity (even columns, then odd ones; koff folds in which), row stride wh, offset to row oy;
@@ -75,17 +74,11 @@ typedef struct {
     // dx [N][H][W][Cin] += the gradients d [rows][ld] of im2col rows r0.., scattered to their
     // windows in row order
     void (*col2im_rows_add)(tc_conv_shape s, size_t r0, size_t rows, const float *d, size_t ld, float *dx);
-    void (*avgpool2x2_forward)(int n, int h, int w, int c, const float *x, float *y);
-    void (*avgpool2x2_backward)(int n, int h, int w, int c, const float *dy, float *dx);
-    void (*relu_forward)(size_t count, const float *x, float *y);
-    void (*relu_backward)(size_t count, const float *y, const float *dy, float *dx);
     // key: the stream's splitmix64 key; scale = 1 / (1 - rate).
     void (*dropout_forward)(size_t count, float rate, float scale, uint64_t key, uint64_t first,
                             const float *x, float *y, uint8_t *mask);
     void (*dropout_backward)(size_t count, float scale, const uint8_t *mask, const float *dy,
                              float *dx);
-    void (*sgd_momentum)(size_t count, float lr, float momentum, float l2, float *w, float *v,
-                         const float *g);
     void (*add)(size_t count, const float *a, const float *b, float *dst);
     double (*peak_probe)(uint64_t iterations);
 } tc_isa_kernels;

@@ -274,3 +274,18 @@ void tc_ref_sgd_momentum(size_t count, float lr, float momentum, float l2, float
         w[i] = (float)(w[i] + vel);
     }
 }
+
+// AdamW as torch.optim.AdamW writes it, in double.
+void tc_ref_adamw(size_t count, float lr, float beta1, float beta2, float eps, float weight_decay, float bc1,
+                  float bc2_sqrt, float *w, float *m, float *v, const float *g) {
+    for (size_t i = 0; i < count; i++) {
+        const double gi = g[i];
+        const double wi = (double)w[i] * (1.0 - (double)lr * weight_decay);
+        const double mi = m[i] + (1.0 - beta1) * (gi - m[i]);
+        const double vi = (double)beta2 * v[i] + (1.0 - beta2) * gi * gi;
+        const double denom = sqrt(vi) / bc2_sqrt + eps;
+        w[i] = (float)(wi - (double)lr / bc1 * (mi / denom));
+        m[i] = (float)mi;
+        v[i] = (float)vi;
+    }
+}

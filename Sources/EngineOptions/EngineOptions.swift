@@ -10,6 +10,7 @@ extension ISA: ExpressibleByArgument {
 
 extension SchedulerBackend: ExpressibleByArgument {}
 extension KernelTuner.Mode: ExpressibleByArgument {}
+extension OptimizerSettings.Kind: ExpressibleByArgument {}
 
 /// The ISA choice, shared by every command that runs kernels: `--isa`, else
 /// TINYCONV_ISA, else the widest the CPU has. A bad name or an ISA the CPU lacks is a
@@ -92,7 +93,7 @@ public struct EngineOptions: ParsableArguments {
 
 /// The flag a TrainingConfig field is set by, for error messages.
 public func flagName(_ field: String) -> String {
-    let map = ["learningRate": "--lr", "batchSize": "--batch-size", "shardSize": "--shard-size"]
+    let map = ["learningRate": "--lr", "batchSize": "--batch-size", "shardSize": "--shard-size", "weightDecay": "--weight-decay"]
     return map[field] ?? "--\(field)"
 }
 

@@ -1,17 +1,12 @@
 import Foundation
 import TinyConv
 
-/// A layer kind this exporter has no ONNX mapping for.
-public struct ONNXExportError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { "onnx export: \(message)" }
-}
-
 /// Turns a trained network into an ONNX model (opset 13): the inference graph (dropout
 /// removed, ReLUs and pools in place, NHWC flatten explicit), weights as initializers,
 /// and the spec and training metadata as metadata properties.
 ///
-/// Input `input`: float N x 1 x 28 x 28 (NCHW), pixels / 255 as TinyConv trains on.
+/// Input `input`: float N x C x H x W (NCHW) in the network's input shape, as TinyConv trains on
+/// (byte pixels / 255, float32 data as it is).
 /// Outputs: `logits` (N x classes) and `probabilities` (their softmax).
 public enum ONNXExporter {
     public static let opset: Int64 = 13
@@ -22,20 +17,18 @@ public enum ONNXExporter {
         let inShape = network.inputShape
         g.graph.input = [.floatTensor("input", batched: [inShape.channels, inShape.height, inShape.width])]
         for layer in network.resolved {
-            guard let unit = layer.unit as? any ONNXLayer else {
-                throw ONNXExportError(message: "layer \(layer.name) (\(layer.unit.token)) is of a kind with no ONNX mapping")
-            }
-            var weights: [String: [Float]] = [:]
+            var tensors: [String: [Float]] = [:]
             for t in network.tensors where t.layer.index == layer.index {
-                weights[t.tensor.name] = Array(UnsafeBufferPointer(start: network.parameters.pointer + t.offset, count: t.tensor.count))
+                tensors[t.tensor.name] = Array(UnsafeBufferPointer(start: network.parameters.pointer + t.offset, count: t.tensor.count))
             }
-            try unit.export(layer, weights: weights, into: &g)
+            g.append(layer.unit.inferenceOps(layer, tensors: tensors), layer: layer.name)
         }
         g.flattenNHWC(name: "output")  // a net ending without a dense layer cannot be specified, but stay safe
         g.node("Identity", [g.current], output: "logits", name: "output")
         g.node("Softmax", ["logits"], output: "probabilities", name: "output", attributes: [.int("axis", 1)])
         g.graph.output = [.floatTensor("logits", batched: [network.classes]), .floatTensor("probabilities", batched: [network.classes])]
-        g.graph.docString = "TinyConv \(network.spec.description): input N x 1 x 28 x 28 float (pixels / 255, NCHW); outputs logits and softmax probabilities"
+        let inputText = "N x \(inShape.channels) x \(inShape.height) x \(inShape.width) float32, NCHW (byte pixels / 255, float32 data as it is)"
+        g.graph.docString = "TinyConv \(network.spec.description): input \(inputText); outputs logits and softmax probabilities"
 
         var m = Onnx_ModelProto()
         m.irVersion = irVersion
@@ -55,7 +48,7 @@ public enum ONNXExporter {
             ("tinyconv.config", String(decoding: try encoder.encode(config), as: UTF8.self)),
             ("tinyconv.epochs_trained", String(progress.epoch)),
             ("tinyconv.test_accuracy", progress.history.last.map { String($0.testAccuracy) } ?? ""),
-            ("tinyconv.input", "N x 1 x 28 x 28 float32, NCHW, pixel / 255"),
+            ("tinyconv.input", inputText),
             ("tinyconv.outputs", "logits [N, classes]; probabilities = softmax(logits)"),
         ]
         m.metadataProps = metadata.map { kv in
@@ -70,7 +63,7 @@ public enum ONNXExporter {
     /// Reads a checkpoint and writes its ONNX model to `output`, whole or not at all.
     public static func export(checkpoint path: String, to output: String) throws {
         let c = try Checkpoint.readContents(path)
-        let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
+        let network = try Network(spec: try c.config.networkSpec(), seed: c.config.seed)
         try Checkpoint.load(path, into: network)
         try AtomicFile.write(try model(network, config: c.config, progress: c.progress), to: output)
     }

@@ -74,6 +74,13 @@ extension Onnx_AttributeProto {
         a.ints = values.map(Int64.init)
         return a
     }
+    static func float(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .float
+        a.f = value
+        return a
+    }
     static func int(_ name: String, _ value: Int) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
         a.name = name

@@ -15,6 +15,13 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Epochs to train in all (default: 10; with --resume: the epoch to stop after, more than those done).") var epochs: Int?
     @Option(parsing: .unconditional, help: "SGD learning rate, a positive 32-bit float (default: 0.01).") var lr: Double?
     @Option(parsing: .unconditional, help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Double?
+    @Option(help: "sgd (with momentum, Keras's) or adamw (PyTorch's, decoupled weight decay) (default: sgd).") var optimizer: OptimizerSettings.Kind?
+    @Option(parsing: .unconditional, help: "AdamW's beta1, in [0, 1) (default: 0.9).") var beta1: Double?
+    @Option(parsing: .unconditional, help: "AdamW's beta2, in [0, 1) (default: 0.999).") var beta2: Double?
+    @Option(parsing: .unconditional, help: "AdamW's epsilon, positive (default: 1e-8).") var epsilon: Double?
+    @Option(parsing: .unconditional, help: "AdamW's decoupled weight decay on the weights (not biases) (default: 0.01).") var weightDecay: Double?
+    @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA (times GAMMA every EPOCHS epochs) or cosine[:WARMUP] (linear warm-up over WARMUP epochs, then cosine to 0 at the last epoch) (default: constant).")
+    var schedule: String?
     @OptionGroup var engine: EngineOptions
     @Option(help: "Folder with the four MNIST IDX files, gzipped or not (default: $TINYCONV_DATA, else data/mnist).") var data: String?
     @Option(parsing: .unconditional, help: "Validation images taken from the end of the training set (default: 5000).") var validation: Int?
@@ -45,7 +52,8 @@ struct TrainCommand: ParsableCommand {
             let ignored = [("--model", !model.isEmpty), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
                            ("--momentum", momentum != nil), ("--batch-size", engine.batchSize != nil), ("--seed", engine.seed != nil),
                            ("--scheduler", engine.scheduler != nil), ("--validation", validation != nil), ("--limit", limit != nil),
-                           ("--checkpoint", checkpoint != nil), ("--json", json != nil), ("--tune", engine.tune != nil)].filter(\.1).map(\.0)
+                           ("--checkpoint", checkpoint != nil), ("--json", json != nil), ("--tune", engine.tune != nil),
+                           ("--optimizer", optimizer != nil), ("--schedule", schedule != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 throw ValidationError("--evaluate scores a checkpoint as it is: \(ignored.joined(separator: ", ")) cannot be combined with it")
             }
@@ -83,14 +91,16 @@ struct TrainCommand: ParsableCommand {
             config = c.config
             progress = c.progress
             recordedData = c.data
-            if let model, (try ModelZoo.spec(model)).description != config.spec {
+            if let model, (try ModelZoo.spec(model, input: config.input, classes: config.classes)).description != config.spec {
                 throw ValidationError("--model \(model) differs from the checkpoint's model '\(config.spec)'")
             }
         } else if let model {
             config.model = model
         }
-        if resume == nil { config.spec = try ModelZoo.spec(config.model).description }
         if let resume {  // what the checkpoint says holds (Checkpoint verified it); now the flags
+            if let optimizer, optimizer != config.optimizer.kind {
+                throw ValidationError("--optimizer \(optimizer.rawValue): \(resume) was trained with \(config.optimizer.kind.rawValue), whose state it holds (start a new run instead)")
+            }
             if let epochs, epochs <= progress.epoch {
                 throw ValidationError("--epochs \(epochs): \(resume) has \(progress.epoch) epochs done already, so there is nothing to train (give --epochs above \(progress.epoch))")
             }
@@ -112,6 +122,12 @@ struct TrainCommand: ParsableCommand {
         if let epochs { config.epochs = epochs }
         if let lr { config.learningRate = try float32("--lr", lr) }
         if let momentum { config.momentum = try float32("--momentum", momentum, below: 1) }
+        if let optimizer { config.optimizer.kind = optimizer }
+        if let beta1 { config.optimizer.beta1 = try float32("--beta1", beta1, below: 1) }
+        if let beta2 { config.optimizer.beta2 = try float32("--beta2", beta2, below: 1) }
+        if let epsilon { config.optimizer.epsilon = try float32("--epsilon", epsilon) }
+        if let weightDecay { config.optimizer.weightDecay = try float32("--weight-decay", weightDecay) }
+        if let schedule { config.schedule = schedule }
         engine.apply(to: &config)
         if let validation { config.validation = validation }
         if let limit { config.limit = limit }
@@ -134,16 +150,26 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--resume \(resume!) was trained on other data (\(diff)); continuing would not be the run it claims to be (--allow-other-data to continue anyway)")
         }
 
-        let spec = try NetworkSpec.parse(config.spec)
-        let network = try Network(spec: spec, seed: config.seed)
-        if let resume { try Checkpoint.load(resume, into: network) }
-
-        let (trainSet, valSet, test) = try MNIST.splits(folder: dataFolder, classes: spec.classes, input: spec.input,
+        // The data decide a new run's input shape and class count; a resumed run's must match its own.
+        let (trainSet, valSet, test) = try MNIST.splits(folder: dataFolder, classes: resume == nil ? nil : config.classes,
+                                                        input: resume == nil ? nil : config.input,
                                                         limit: config.limit, validation: config.validation)
-        if let resume { try progress.validate(config: config, trainCount: trainSet.count, checkpoint: resume) }
+        if resume == nil {
+            (config.input, config.classes) = (trainSet.shape, trainSet.classes)
+            config.spec = try ModelZoo.spec(config.model, input: config.input, classes: config.classes).description
+        }
+        let spec = try config.networkSpec()
+        let network = try Network(spec: spec, seed: config.seed)
+        if let resume {
+            try Checkpoint.load(resume, into: network)
+            try progress.validate(config: config, trainCount: trainSet.count, checkpoint: resume)
+        }
 
-        print("TinyConv train: model \(config.model) [\(config.spec)]")
+        print("TinyConv train: model \(config.model) [\(config.spec)] on \(config.input) images, \(config.classes) classes")
         print(network.summary())
+        let opt = config.optimizer.kind == .sgd ? "sgd momentum \(config.momentum)"
+            : "adamw betas \(config.optimizer.beta1)/\(config.optimizer.beta2) eps \(config.optimizer.epsilon) weight decay \(config.optimizer.weightDecay)"
+        print("optimizer \(opt), lr \(config.learningRate) (\(config.schedule) schedule)")
         print("data \(dataFolder): \(trainSet.count) train, \(valSet?.count ?? 0) validation, \(test.count) test; batch \(config.batchSize), lr \(config.learningRate), momentum \(config.momentum), seed \(config.seed), \(config.threads) thread(s), \(config.scheduler.rawValue) scheduler, shards of \(config.shardSize), ISA \(ISA.active)")
         if progress.epoch > 0 || progress.step > 0 { print("resuming at epoch \(progress.epoch + 1), step \(progress.step)") }
 
@@ -213,9 +239,12 @@ struct TrainCommand: ParsableCommand {
     func evaluateCheckpoint(_ path: String, dataFolder: String) throws {
         let c = try Checkpoint.readContents(path)
         for note in c.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-        let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
+        let network = try Network(spec: try c.config.networkSpec(), seed: c.config.seed)
         try Checkpoint.load(path, into: network)
         let (_, test) = try MNIST.load(folder: dataFolder, classes: network.classes)
+        guard test.shape == network.inputShape else {
+            throw DataFileError(path: dataFolder, fault: "images are \(test.shape), \(path) was trained on \(network.inputShape)")
+        }
         let s = try MinibatchScheduler(network: network, maxBatch: 256, shardSize: engine.shardSize ?? c.config.shardSize,
                                        threads: engine.threads ?? EngineOptions.defaultThreads)
         let out = FloatBuffer(count: logits == nil ? 0 : test.count * network.classes)

@@ -162,6 +162,66 @@ struct ElementwiseKernelTests {
         #expect(w[0] == 1 - 0.5 * (2 + 2 * 0.25 * 1))
     }
 
+    @Test("AdamW against its twin (PyTorch's formula in double), every ISA; chunking never changes an element",
+          arguments: [1, 15, 16, 17, 61_706])
+    func adamw(_ count: Int) throws {
+        var rng = TestRNG(UInt64(count) + 99)
+        let w0 = rng.array(count), m0 = rng.array(count).map { $0 * 0.1 }, v0 = rng.array(count).map { abs($0) * 0.01 }
+        let g = rng.array(count)
+        for t in [1, 7, 1000] {
+            let (bc1, bc2) = AdamWKernel.corrections(beta1: 0.9, beta2: 0.999, t: t)
+            var refW = w0, refM = m0, refV = v0
+            tc_ref_adamw(count, 0.001, 0.9, 0.999, 1e-8, 0.01, bc1, bc2, &refW, &refM, &refV, g)
+            try forEachISA { isa in
+                let w = FloatBuffer(w0), m = FloatBuffer(m0), v = FloatBuffer(v0)
+                g.withUnsafeBufferPointer {
+                    AdamWKernel.step(count: count, lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, t: t,
+                                     weights: w.pointer, m: m.pointer, v: v.pointer, gradient: $0.baseAddress!)
+                }
+                for i in 0..<count {
+                    #expect(abs(w[i] - refW[i]) <= 4 * Float.ulpOfOne * (abs(refW[i]) + 0.01), "w[\(i)] t=\(t) on \(isa)")
+                    #expect(abs(m[i] - refM[i]) <= 4 * Float.ulpOfOne * (abs(refM[i]) + abs(g[i])), "m[\(i)] on \(isa)")
+                    #expect(abs(v[i] - refV[i]) <= 4 * Float.ulpOfOne * (abs(refV[i]) + g[i] * g[i]), "v[\(i)] on \(isa)")
+                }
+                // the same elements in other chunks (the optimizer's work items): the same bits
+                if count > 20 {
+                    let w2 = FloatBuffer(w0), m2 = FloatBuffer(m0), v2 = FloatBuffer(v0)
+                    g.withUnsafeBufferPointer { gp in
+                        for (lo, hi) in [(0, 13), (13, 20), (20, count)] {
+                            AdamWKernel.step(count: hi - lo, lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, t: t,
+                                             weights: w2.pointer + lo, m: m2.pointer + lo, v: v2.pointer + lo, gradient: gp.baseAddress! + lo)
+                        }
+                    }
+                    #expect(firstBitDifference(w2.array, w.array) == nil && firstBitDifference(v2.array, v.array) == nil)
+                }
+            }
+        }
+        // PyTorch's first step from zero moments moves a weight by about -lr * sign(g), after the decay
+        var w = [Float](repeating: 1, count: 1), m = [Float](repeating: 0, count: 1), v = [Float](repeating: 0, count: 1)
+        let (bc1, bc2) = AdamWKernel.corrections(beta1: 0.9, beta2: 0.999, t: 1)
+        tc_adamw(1, 0.1, 0.9, 0.999, 1e-8, 0.01, bc1, bc2, &w, &m, &v, [2])
+        #expect(abs(w[0] - (1 * (1 - 0.1 * 0.01) - 0.1)) < 1e-6)
+    }
+
+    @Test("learning-rate schedules: constant, step, cosine with warm-up; bad text refused")
+    func schedules() throws {
+        #expect(try LearningRateSchedule(parsing: "constant").rate(0.1, step: 500, stepsPerEpoch: 10, epochs: 100) == 0.1)
+        let step = try LearningRateSchedule(parsing: "step:2:0.5")
+        #expect(step.rate(0.1, step: 19, stepsPerEpoch: 10, epochs: 9) == 0.1)
+        #expect(step.rate(0.1, step: 20, stepsPerEpoch: 10, epochs: 9) == 0.05)
+        #expect(step.rate(0.1, step: 45, stepsPerEpoch: 10, epochs: 9) == Float(0.1 * 0.25))
+        let cos = try LearningRateSchedule(parsing: "cosine:1")
+        #expect(cos.rate(1, step: 0, stepsPerEpoch: 10, epochs: 5) == 0.1)    // warm-up: (t+1)/10
+        #expect(cos.rate(1, step: 9, stepsPerEpoch: 10, epochs: 5) == 1)
+        #expect(cos.rate(1, step: 10, stepsPerEpoch: 10, epochs: 5) == 1)     // cosine starts at the peak
+        #expect(abs(cos.rate(1, step: 30, stepsPerEpoch: 10, epochs: 5) - 0.5) < 1e-6)  // halfway through 40 steps
+        #expect(cos.rate(1, step: 49, stepsPerEpoch: 10, epochs: 5) < 0.01)
+        #expect(try LearningRateSchedule(parsing: "cosine").description == "cosine")
+        for bad in ["", "linear", "step:0:0.5", "step:2", "step:2:-1", "cosine:-1", "cosine:1:2", "constant:3"] {
+            #expect(throws: TrainingConfig.Invalid.self, "\(bad)") { try LearningRateSchedule(parsing: bad) }
+        }
+    }
+
     @Test("fixed-tree buffer sum equals a pairwise sum and is independent of element chunking",
           arguments: [1, 2, 3, 4, 5, 8, 13])
     func sumBuffers(_ nsrc: Int) throws {

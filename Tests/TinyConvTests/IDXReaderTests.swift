@@ -113,7 +113,9 @@ struct IDXReaderTests {
     }
     @Test("wrong magic") func wrongMagic() {
         #expect(error(Self.idx(dims: [1, 1, 1], body: [0], magic: [0x1f, 0x8c, 8, 3])).hasPrefix("wrong magic number"))
-        #expect(error(Self.idx(dims: [1, 1, 1], body: [0], magic: [0, 0, 0x0d, 3])).contains("not unsigned bytes"))
+        #expect(error(Self.idx(dims: [1, 1, 1], body: [0], magic: [0, 0, 0x0b, 3])).contains("neither unsigned bytes (0x08) nor float32"))
+        // float32 elements are 4 bytes each: a one-byte body is truncated
+        #expect(error(Self.idx(dims: [1, 1, 1], body: [0], magic: [0, 0, 0x0d, 3])) == "truncated body: header declares 4 bytes, file has 1")
         #expect(error(Self.idx(dims: [1, 1], body: [0]), rank: 3) == "rank 2, expected 3")
     }
     @Test("dimension product that overflows") func overflow() {
@@ -147,7 +149,7 @@ struct IDXReaderTests {
         try Self.idx(dims: [3, 28, 28], body: Array(repeating: 1, count: 3 * 784)).write(to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
         try Self.idx(dims: [3], body: [1, 12, 3]).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
         do { _ = try MNIST.pair(images: dir + "/train-images-idx3-ubyte", labels: dir + "/train-labels-idx1-ubyte", classes: 10); Issue.record("no error") }
-        catch let e as DataFileError { #expect(e.fault == "label 12 at index 1 is outside 0..<10") }
+        catch let e as DataFileError { #expect(e.fault == "label 12 at index 1 is outside 0..<10 (the model has 10 classes)") }
         try Self.idx(dims: [2], body: [1, 2]).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
         do { _ = try MNIST.pair(images: dir + "/train-images-idx3-ubyte", labels: dir + "/train-labels-idx1-ubyte", classes: 10); Issue.record("no error") }
         catch let e as DataFileError { #expect(e.fault.hasPrefix("2 labels for 3 images")) }

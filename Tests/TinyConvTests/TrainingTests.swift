@@ -16,18 +16,21 @@ func syntheticData(count: Int, seed: UInt64) -> Dataset {
             images[i * 784 + p] = UInt8(min(255, base + Int(rng.next() % 90)))
         }
     }
-    return Dataset(images: images, labels: labels, shape: TensorShape(28, 28, 1))
+    return Dataset(pixels: images, labels: labels, shape: TensorShape(28, 28, 1))
 }
 
 func weightHash(_ n: Network) -> UInt64 {
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for v in n.parameters.array + n.velocity.array { h = (h ^ UInt64(v.bitPattern)) &* 0x100_0000_01b3 }
+    for v in n.parameters.array + n.velocity.array + n.secondMoment.array { h = (h ^ UInt64(v.bitPattern)) &* 0x100_0000_01b3 }
     return h
 }
 
 func makeTrainer(_ model: String, threads: Int, backend: SchedulerBackend = .dispatch, epochs: Int = 1,
-                 data: Dataset, lr: Float = 0.01, seed: UInt64 = 3) throws -> Trainer {
+                 data: Dataset, lr: Float = 0.01, seed: UInt64 = 3, optimizer: OptimizerSettings.Kind = .sgd,
+                 schedule: String = "constant") throws -> Trainer {
     var c = TrainingConfig()
+    c.optimizer.kind = optimizer
+    c.schedule = schedule
     c.model = model
     c.spec = try ModelZoo.spec(model).description
     c.epochs = epochs
@@ -68,8 +71,15 @@ struct TrainingTests {
         #expect(h.last!.loss < h.first!.loss * 0.7, "\(h.map(\.loss))")
     }
 
-    @Test("stop mid-epoch, checkpoint, resume: bit-identical to an uninterrupted run", arguments: ["lenet5", "regularized-lenet5"])
-    func resume(_ model: String) throws {
+    @Test("stop mid-epoch, checkpoint, resume: bit-identical to an uninterrupted run (SGD; AdamW with a cosine schedule)",
+          arguments: [("lenet5", OptimizerSettings.Kind.sgd), ("regularized-lenet5", .sgd), ("regularized-lenet5", .adamw)])
+    func resume(_ c: (String, OptimizerSettings.Kind)) throws {
+        let (model, opt) = c
+        let lr: Float = opt == .adamw ? 0.001 : 0.01, schedule = opt == .adamw ? "cosine:1" : "constant"
+        func makeTrainer(_ model: String, threads: Int, epochs: Int, data: Dataset, seed: UInt64 = 3) throws -> Trainer {
+            try TinyConvTests.makeTrainer(model, threads: threads, epochs: epochs, data: data, lr: lr, seed: seed, optimizer: opt,
+                                          schedule: schedule)
+        }
         let straight = try makeTrainer(model, threads: 2, epochs: 2, data: Self.data)
         try straight.run()
 

@@ -136,33 +136,53 @@ void tc_dense_backward_data(int n, int in, int out, const tc_conv_algo *algo, co
 void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                float *dw, float *db, int accumulate, float *workspace);
 
-// ---------------------------------------------------------------- pooling
-// Max pool 2x2 stride 2 (floor): x [N][H][W][C] -> y [N][H/2][W/2][C].
-void tc_maxpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
-/// dx (overwritten, [N][H][W][C]) gets dy at the first maximum of each window
-/// (row-major order within the window, the same tie rule as the forward pass).
-/// relu_mask != 0 also applies the backward of a ReLU that produced x (the gradient
-/// is dropped where the maximum is not positive), saving a pass over dx.
-void tc_maxpool2x2_backward(int n, int h, int w, int c, const float *x, const float *y,
-                            const float *dy, float *dx, int relu_mask);
+// ---------------------------------------------------------------- vector kernels, one list
+// Every kernel with one body per ISA and a plain signature is listed once, as
+// X(name, (parameters), (arguments)). From this list come its public entry point tc_<name>
+// (dispatch.c: one table lookup), its field in the per-ISA table (kernels_internal.h) and that
+// field's entry name_<isa> (isa_kernels_template.h), and its naive twin's declaration
+// tc_ref_<name> (tinyconv_reference.h). Adding such a kernel is a line here, its body in the
+// template and its twin in reference.c. Contracts:
+//   maxpool2x2_forward   x [N][H][W][C] -> y [N][H/2][W/2][C], max of each 2x2 window (floor).
+//   maxpool2x2_backward  dx (overwritten) gets dy at the first maximum of each window (row-major
+//                        tie rule, as the forward); relu_mask != 0 also drops it where the maximum is
+//                        not positive (the backward of a ReLU before the pool, in the same pass).
+//   maxpool2x2_backward_code  dx [N][H][W][C] (overwritten) from the codes of
+//                        tc_maxpool2x2_forward_code alone: the same dx as the backward with relu_mask.
+//   avgpool2x2_forward   y = ((x00 + x01) + (x10 + x11)) / 4 per window.
+//   avgpool2x2_backward  dx (overwritten) = dy/4 on each window's four elements; 0 in a dropped
+//                        odd trailing row or column.
+//   relu_forward / relu_backward  y = max(x, 0); dx = dy where y > 0 else 0 (dx may alias dy).
+//   sgd_momentum         Keras SGD with momentum and l2(lambda) on the loss (gradient gains 2*lambda*w):
+//                        g' = g + 2*lambda*w;  v = momentum*v - lr*g';  w = w + v.
+//   adamw                PyTorch's AdamW (decoupled weight decay), one step: w *= 1 - lr*wd;
+//                        m += (1-b1)(g - m); v = b2 v + (1-b2) g^2; w -= (lr/bc1) m / (sqrt(v)/bc2s + eps),
+//                        with bc1 = 1 - b1^t and bc2s = sqrt(1 - b2^t) for step t (from 1).
+#define TC_VECTOR_KERNELS(X)                                                                               \
+    X(maxpool2x2_forward, (int n, int h, int w, int c, const float *x, float *y), (n, h, w, c, x, y))       \
+    X(maxpool2x2_backward, (int n, int h, int w, int c, const float *x, const float *y, const float *dy,  \
+                            float *dx, int relu_mask), (n, h, w, c, x, y, dy, dx, relu_mask))                \
+    X(maxpool2x2_backward_code, (int n, int h, int w, int c, const uint8_t *code, const float *dy,         \
+                                 float *dx), (n, h, w, c, code, dy, dx))                                     \
+    X(avgpool2x2_forward, (int n, int h, int w, int c, const float *x, float *y), (n, h, w, c, x, y))       \
+    X(avgpool2x2_backward, (int n, int h, int w, int c, const float *dy, float *dx), (n, h, w, c, dy, dx)) \
+    X(relu_forward, (size_t count, const float *x, float *y), (count, x, y))                                \
+    X(relu_backward, (size_t count, const float *y, const float *dy, float *dx), (count, y, dy, dx))        \
+    X(sgd_momentum, (size_t count, float lr, float momentum, float l2, float *w, float *v, const float *g), \
+      (count, lr, momentum, l2, w, v, g))                                                                   \
+    X(adamw, (size_t count, float lr, float beta1, float beta2, float eps, float weight_decay, float bc1,   \
+              float bc2_sqrt, float *w, float *m, float *v, const float *g),                                \
+      (count, lr, beta1, beta2, eps, weight_decay, bc1, bc2_sqrt, w, m, v, g))
+
+#define TC_DECLARE_KERNEL(name, params, args) void tc_##name params;
+TC_VECTOR_KERNELS(TC_DECLARE_KERNEL)
+#undef TC_DECLARE_KERNEL
+
 /// Max pool over a ReLU's output that records, per output element, a code byte: bits 0-1
 /// the window index (row-major) of the first maximum, bit 2 set iff that maximum is > 0.
 void tc_maxpool2x2_forward_code(int n, int h, int w, int c, const float *x, float *y, uint8_t *code);
-/// dx [N][H][W][C] (overwritten) from the codes alone: the same dx as
-/// tc_maxpool2x2_backward(..., relu_mask = 1).
-void tc_maxpool2x2_backward_code(int n, int h, int w, int c, const uint8_t *code, const float *dy,
-                                 float *dx);
-// Average pool 2x2 stride 2 (floor): y [N][H/2][W/2][C] = mean of each window of x [N][H][W][C].
-void tc_avgpool2x2_forward(int n, int h, int w, int c, const float *x, float *y);
-/// dx [N][H][W][C] (overwritten) = dy/4 on each window's four elements; 0 in a dropped
-/// odd trailing row or column.
-void tc_avgpool2x2_backward(int n, int h, int w, int c, const float *dy, float *dx);
 
-// ---------------------------------------------------------------- activations
-void tc_relu_forward(size_t count, const float *x, float *y);
-/// dx = dy where y > 0 else 0 (y: the ReLU output). dx may alias dy.
-void tc_relu_backward(size_t count, const float *y, const float *dy, float *dx);
-
+// ---------------------------------------------------------------- dropout
 /// Counter-based uniform in [0,1): a pure function of (seed, stream, index), so a
 /// dropout mask does not depend on how a batch is split across threads.
 float tc_uniform(uint64_t seed, uint64_t stream, uint64_t index);
@@ -182,10 +202,7 @@ double tc_softmax_xent(int n, int classes, const float *logits, const int32_t *l
                        float *prob, float *dlogits, float grad_scale);
 
 // ---------------------------------------------------------------- optimizer
-/// Keras SGD with momentum and l2(lambda) on the loss (gradient gains 2*lambda*w):
-///   g' = g + 2*lambda*w;  v = momentum*v - lr*g';  w = w + v
-void tc_sgd_momentum(size_t count, float lr, float momentum, float l2,
-                     float *w, float *v, const float *g);
+// (sgd_momentum and adamw are in the vector-kernel list above.)
 /// dst[i] = sum over s in [0, nsrc) of src[s][i], summed as a fixed pairwise tree
 /// (the result does not depend on who calls it or on thread count).
 void tc_sum_buffers(size_t count, int nsrc, const float *const *src, float *dst);

@@ -4,6 +4,7 @@ import Foundation
 public struct DataFileError: Error, CustomStringConvertible, Equatable {
     public let path: String
     public let fault: String
+    public init(path: String, fault: String) { (self.path, self.fault) = (path, fault) }
     public var description: String { "\(path): \(fault)" }
 }
 

@@ -9,6 +9,9 @@ public struct AvgPool: LayerUnit, Equatable {
 
     public var needsSpatialInput: Bool { true }
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { try input.pooled2x2(at: at) }
+    public func inferenceOps(_ layer: ResolvedLayer, tensors: [String: [Float]]) -> [InferenceOp] {
+        [InferenceOp("AveragePool", attributes: [.ints("kernel_shape", [2, 2]), .ints("strides", [2, 2])])]
+    }
 
     public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
         Stage(layer, kernel: try AvgPoolKernel(.init(layer, batch: capacity), name: layer.name))

@@ -69,6 +69,19 @@ public struct Conv2D: LayerUnit, Equatable {
                     decisions: decisions)
     }
 
+    // W: TinyConv HWIO [k][k][Cin][Cout] -> ONNX OIHW [Cout][Cin][k][k]
+    public func inferenceOps(_ layer: ResolvedLayer, tensors: [String: [Float]]) -> [InferenceOp] {
+        let hwio = tensors["weight"]!, k = kernel, cin = layer.input.channels, cout = filters
+        var oihw = [Float](repeating: 0, count: hwio.count)
+        for ky in 0..<k { for kx in 0..<k { for ci in 0..<cin { for co in 0..<cout {
+            oihw[((co * cin + ci) * k + ky) * k + kx] = hwio[((ky * k + kx) * cin + ci) * cout + co]
+        } } } }
+        return [InferenceOp("Conv", constants: [.init("\(layer.name).weight", dims: [cout, cin, k, k], values: oihw),
+                                                .init("\(layer.name).bias", dims: [cout], values: tensors["bias"]!)],
+                            attributes: [.ints("kernel_shape", [k, k]), .ints("strides", [1, 1]), .ints("pads", [pad, pad, pad, pad])])]
+            + InferenceOp.relu(layer)
+    }
+
     /// conv + ReLU + 2x2 max pool as one stage (any conv whose output is at least 2x2).
     public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int, algorithm: ConvAlgorithm) throws -> (any PlanStage)? {
         let s = shape(layer, batch: capacity)

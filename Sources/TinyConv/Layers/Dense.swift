@@ -28,6 +28,13 @@ public struct Dense: LayerUnit, Equatable {
 
     public func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape? { shape(layer, batch: batch).asConv }
 
+    // Gemm: Y = X [N][in] * W [in][out] + b, W as trained (transB = 0), X flattened in NHWC order
+    public func inferenceOps(_ layer: ResolvedLayer, tensors: [String: [Float]]) -> [InferenceOp] {
+        [InferenceOp("Gemm", constants: [.init("\(layer.name).weight", dims: [layer.input.count, units], values: tensors["weight"]!),
+                                         .init("\(layer.name).bias", dims: [units], values: tensors["bias"]!)],
+                     flattenFirst: true)] + InferenceOp.relu(layer)
+    }
+
     public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
         LinearStage(layer, kernel: try DenseKernel(shape(layer, batch: capacity), algorithm: decisions.algorithm, name: layer.name),
                     decisions: decisions)

@@ -17,6 +17,8 @@ public struct Dropout: LayerUnit, Equatable {
     public var token: String { "dropout\(rate)" }
 
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { input }
+    /// Inference: the identity, no operator.
+    public func inferenceOps(_ layer: ResolvedLayer, tensors: [String: [Float]]) -> [InferenceOp] { [] }
 
     public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {
         Stage(layer, rate: rate)

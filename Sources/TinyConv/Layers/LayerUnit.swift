@@ -1,7 +1,8 @@
 /// A layer kind: one type per kind (Conv2D, MaxPool, AvgPool, Dense, Dropout), each in
-/// its own file, owning its spec token, shapes, parameter tensors, FLOPs and the plan
-/// stage that calls its kernels. Adding a kind: its file, its kernel, its tests and one
-/// line in `LayerRegistry.kinds`.
+/// its own file, owning its spec token, shapes, parameter tensors, FLOPs, the plan stage
+/// that calls its kernels and how it appears in an inference graph (ONNX). Adding a kind:
+/// its file, its kernel (one line in the C kernel list, its body, its twin), its tests and
+/// one line in `LayerRegistry.kinds`.
 public protocol LayerUnit: Sendable, CustomStringConvertible {
     /// Layer names are the prefix plus a count per kind: conv1, pool2, fc3.
     static var namePrefix: String { get }
@@ -32,6 +33,9 @@ public protocol LayerUnit: Sendable, CustomStringConvertible {
     /// The conv shape of this layer's GEMM kernels at a batch size (a dense layer is the 1x1 conv
     /// over batch x 1 x 1 x inputs), for kinds whose kernels take a ConvAlgorithm; nil otherwise.
     func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape?
+    /// The layer in an inference graph (ONNX), given its trained tensors by name ("weight",
+    /// "bias", ...): the operators in order, [] for the identity at inference (dropout).
+    func inferenceOps(_ layer: ResolvedLayer, tensors: [String: [Float]]) -> [InferenceOp]
 }
 
 extension LayerUnit {

@@ -9,6 +9,9 @@ public struct MaxPool: LayerUnit, Equatable {
 
     public var needsSpatialInput: Bool { true }
     public func outputShape(_ input: TensorShape, at: String) throws -> TensorShape { try input.pooled2x2(at: at) }
+    public func inferenceOps(_ layer: ResolvedLayer, tensors: [String: [Float]]) -> [InferenceOp] {
+        [InferenceOp("MaxPool", attributes: [.ints("kernel_shape", [2, 2]), .ints("strides", [2, 2])])]
+    }
     public var absorbsPreviousReLUBackward: Bool { true }
 
     public func makeStage(_ layer: ResolvedLayer, capacity: Int, decisions: StageDecisions) throws -> any PlanStage {

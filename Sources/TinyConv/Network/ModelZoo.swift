@@ -22,12 +22,18 @@ public enum ModelZoo {
     ]
 
     /// A zoo name (also `pool-then-1x1` / `1x1-then-pool` for the Custom variants) or a spec string.
-    public static func spec(_ nameOrSpec: String) throws -> NetworkSpec {
+    /// The report's nets end in fc10; for other class counts give a spec string.
+    public static func spec(_ nameOrSpec: String, input: TensorShape = TensorShape(28, 28, 1), classes: Int = 10) throws -> NetworkSpec {
         let aliases = ["pool-then-1x1": "custom", "custom-pool-then-1x1": "custom", "1x1-then-pool": "custom-1x1-then-pool"]
         let name = aliases[nameOrSpec] ?? nameOrSpec
-        if let entry = named.first(where: { $0.name == name }) { return try NetworkSpec.parse(entry.spec) }
+        if let entry = named.first(where: { $0.name == name }) {
+            guard classes == 10 else {
+                throw SpecError(message: "\(name) ends in fc10, the data has \(classes) classes: give a spec string ending in fc\(classes)")
+            }
+            return try NetworkSpec.parse(entry.spec, input: input, classes: classes)
+        }
         do {
-            return try NetworkSpec.parse(nameOrSpec)
+            return try NetworkSpec.parse(nameOrSpec, input: input, classes: classes)
         } catch let error as SpecError where !nameOrSpec.contains(",") {
             // one token that is not a valid network: most likely a mistyped model name
             throw SpecError(message: "unknown model '\(nameOrSpec)' (known: \(named.map(\.name).joined(separator: ", ")), or a spec like \(lenet5); as a spec: \(error.message))")

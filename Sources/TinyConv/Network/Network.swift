@@ -1,8 +1,8 @@
 import CKernels
 
 /// A sequential network built from a spec: its resolved layers, and one flat parameter
-/// vector (every layer's tensors in layer order, weights before biases) with its momentum
-/// buffer. Flat storage makes the optimizer step, the gradient reduction and checkpoints
+/// vector (every layer's tensors in layer order, weights before biases) with the optimizer's
+/// state buffers (momentum, or AdamW's two moments). Flat storage makes the optimizer step, the gradient reduction and checkpoints
 /// one loop. The kernels that run it belong to an `ExecutionPlan`.
 public final class Network: @unchecked Sendable {
     /// One parameter tensor placed in the flat vector.
@@ -22,7 +22,10 @@ public final class Network: @unchecked Sendable {
     /// Every parameter tensor in storage order.
     public let tensors: [PlacedTensor]
     public let parameters: FloatBuffer
+    /// SGD's momentum buffer, or AdamW's first moment m.
     public let velocity: FloatBuffer
+    /// AdamW's second moment v (unused by SGD).
+    public let secondMoment: FloatBuffer
 
     public init(spec: NetworkSpec, seed: UInt64) throws {
         self.spec = spec
@@ -41,6 +44,7 @@ public final class Network: @unchecked Sendable {
         self.tensors = tensors
         parameters = FloatBuffer(count: offset)
         velocity = FloatBuffer(count: offset)
+        secondMoment = FloatBuffer(count: offset)
         initialize(seed: seed)
     }
 
@@ -57,6 +61,7 @@ public final class Network: @unchecked Sendable {
     public func initialize(seed: UInt64) {
         parameters.fill(0)
         velocity.fill(0)
+        secondMoment.fill(0)
         for t in tensors {
             guard case let .glorotUniform(fanIn, fanOut) = t.tensor.initializer else { continue }
             let limit = (6.0 / Float(fanIn + fanOut)).squareRoot()
@@ -70,7 +75,7 @@ public final class Network: @unchecked Sendable {
     /// The first weight, bias or momentum tensor holding a NaN or infinity, named.
     public var firstNonFiniteParameter: String? {
         for t in tensors {
-            for (buffer, suffix) in [(parameters, ""), (velocity, ".momentum")] {
+            for (buffer, suffix) in [(parameters, ""), (velocity, ".momentum"), (secondMoment, ".second")] {
                 let values = UnsafeBufferPointer(start: buffer.pointer + t.offset, count: t.tensor.count)
                 if let i = values.firstIndex(where: { !$0.isFinite }) { return "\(t.name)\(suffix)[\(i)]" }
             }

@@ -16,7 +16,8 @@ extension NetworkSpec {
 
     /// Parses `conv5x5x6:same,pool,conv5x5x16,pool,fc120,dropout0.3,fc84,fc10,l2:0.001`:
     /// one token per layer (each kind in `LayerRegistry` parses its own), plus `l2:LAMBDA`.
-    public static func parse(_ text: String) throws -> NetworkSpec {
+    /// The network is checked against its input shape and class count (MNIST's by default).
+    public static func parse(_ text: String, input: TensorShape = TensorShape(28, 28, 1), classes: Int = 10) throws -> NetworkSpec {
         var layers: [any LayerUnit] = []
         var l2: Float = 0
         var l2Token: String? = nil
@@ -39,7 +40,7 @@ extension NetworkSpec {
                 layers.append(try LayerRegistry.parse(token, at: at))
             }
         }
-        let spec = NetworkSpec(layers: layers, l2: l2)
+        let spec = NetworkSpec(layers: layers, l2: l2, input: input, classes: classes)
         _ = try spec.resolve()
         return spec
     }

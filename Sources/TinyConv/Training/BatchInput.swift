@@ -1,7 +1,7 @@
-/// The minibatch a step runs on: byte images, labels and the sample order, read-only
-/// while workers run. Shard s is samples [s * shardSize, min((s+1) * shardSize, count)).
+/// The minibatch a step runs on: images (the floats a network reads), labels and the sample
+/// order, read-only while workers run. Shard s is samples [s * shardSize, min((s+1) * shardSize, count)).
 struct BatchInput {
-    var images: UnsafePointer<UInt8>
+    var images: UnsafePointer<Float>
     var labels: UnsafePointer<UInt8>
     var indices: UnsafePointer<Int32>
     var count: Int
@@ -14,16 +14,13 @@ struct BatchInput {
         return (first, min(shardSize, count - first))
     }
 
-    /// Converts shard s's images to floats in [0, 1] into the workspace input and copies
-    /// its labels.
+    /// Copies shard s's images into the workspace input and its labels.
     func gather(shard s: Int, into slot: ShardWorkspace, pixels: Int) {
         let (first, n) = shard(s)
         let x = slot.input
         for j in 0..<n {
             let idx = Int(indices[first + j])
-            let src = images + idx * pixels
-            let dst = x + j * pixels
-            for p in 0..<pixels { dst[p] = Float(src[p]) * (1.0 / 255.0) }
+            (x + j * pixels).update(from: images + idx * pixels, count: pixels)
             slot.labels[j] = Int32(labels[idx])
         }
     }

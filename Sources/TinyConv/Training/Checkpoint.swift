@@ -4,7 +4,8 @@ import Foundation
 /// Checkpoints in the safetensors format: 8-byte little-endian header length, a JSON
 /// header (tensor name -> dtype, shape, data_offsets; "__metadata__" -> strings), then
 /// raw little-endian tensors. Readable by the Python `safetensors` package and PyTorch.
-/// Holds every layer's weights and biases, their momentum buffers, and in metadata the
+/// Holds every layer's weights and biases, the optimizer's state (momentum; AdamW also its
+/// second moments, `.second`), and in metadata the
 /// model spec, the run's configuration, its progress (the whole RNG state), what it was
 /// trained on (the data files' sizes and CRC-32s) and a CRC-32 over the whole file.
 ///
@@ -30,15 +31,18 @@ public enum Checkpoint {
     }
 
     /// Tensor names and shapes for a network, in file order: per layer, its tensors, then
-    /// their momentum buffers (conv1.weight, conv1.bias, conv1.weight.momentum, ...).
-    static func tensors(_ network: Network) -> [(name: String, shape: [Int], offset: Int, count: Int, momentum: Bool)] {
-        var out: [(String, [Int], Int, Int, Bool)] = []
+    /// their momentum buffers (conv1.weight, conv1.bias, conv1.weight.momentum, ...), then with
+    /// AdamW their second moments (conv1.weight.second, ...). `buffer` says which of the
+    /// network's buffers each comes from.
+    static func tensors(_ network: Network, optimizer: OptimizerSettings.Kind)
+        -> [(name: String, shape: [Int], offset: Int, count: Int, buffer: FloatBuffer)] {
+        var out: [(String, [Int], Int, Int, FloatBuffer)] = []
+        let buffers: [(String, FloatBuffer)] = [("", network.parameters), (".momentum", network.velocity)]
+            + (optimizer == .adamw ? [(".second", network.secondMoment)] : [])
         for layer in network.resolved {
             let own = network.tensors.filter { $0.layer.index == layer.index }
-            for momentum in [false, true] {
-                for t in own {
-                    out.append((t.name + (momentum ? ".momentum" : ""), t.tensor.shape, t.offset, t.tensor.count, momentum))
-                }
+            for (suffix, buffer) in buffers {
+                for t in own { out.append((t.name + suffix, t.tensor.shape, t.offset, t.tensor.count, buffer)) }
             }
         }
         return out
@@ -46,12 +50,12 @@ public enum Checkpoint {
 
     public static func write(_ path: String, network: Network, config: TrainingConfig, progress: TrainingProgress,
                              data: DataIdentity? = nil) throws {
-        let list = tensors(network)
+        let list = tensors(network, optimizer: config.optimizer.kind)
         var header: [String: Any] = [:]
         var offset = 0
         var body = Data(capacity: 4 * list.reduce(0) { $0 + $1.count })
         for t in list {
-            let src = (t.momentum ? network.velocity : network.parameters).pointer + t.offset
+            let src = t.buffer.pointer + t.offset
             for j in 0..<t.count { withUnsafeBytes(of: src[j].bitPattern.littleEndian) { body.append(contentsOf: $0) } }
         }
         for t in list {
@@ -143,7 +147,7 @@ public enum Checkpoint {
     public static func parse(_ data: Data, path: String) throws -> Contents {
         let v = try verify(data, path: path)
         let c = try contents(v, path: path)
-        let network = try Network(spec: try NetworkSpec.parse(c.config.spec), seed: c.config.seed)
+        let network = try Network(spec: try c.config.networkSpec(), seed: c.config.seed)
         return try load(v, path: path, into: network)
     }
 
@@ -256,7 +260,7 @@ public enum Checkpoint {
         guard spec == network.spec.description else {
             throw fail(path, "written for model '\(spec)', not '\(network.spec.description)'")
         }
-        let list = tensors(network)
+        let list = tensors(network, optimizer: c.config.optimizer.kind)
         guard v.tensors.count == list.count else {
             throw fail(path, "holds \(v.tensors.count) tensors, the model has \(list.count)")
         }
@@ -265,7 +269,7 @@ public enum Checkpoint {
             guard v.shapes[t.name] == t.shape, bytes == 4 * t.count else {
                 throw fail(path, "tensor \(t.name) has shape \(v.shapes[t.name] ?? []), the model needs \(t.shape)")
             }
-            let dst = (t.momentum ? network.velocity : network.parameters).pointer + t.offset
+            let dst = t.buffer.pointer + t.offset
             v.data.withUnsafeBytes { raw in
                 let p = raw.baseAddress! + v.start + off
                 for j in 0..<t.count {
@@ -276,7 +280,7 @@ public enum Checkpoint {
             }
         }
         for t in list {
-            let values = UnsafeBufferPointer(start: (t.momentum ? network.velocity : network.parameters).pointer + t.offset, count: t.count)
+            let values = UnsafeBufferPointer(start: t.buffer.pointer + t.offset, count: t.count)
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw fail(path, "tensor \(t.name) element \(bad) is not finite (damaged checkpoint)")
             }

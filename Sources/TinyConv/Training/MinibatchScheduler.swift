@@ -43,11 +43,17 @@ public final class MinibatchScheduler: @unchecked Sendable {
     var ompStage = 0
 
     public struct Hyperparameters: Sendable {
+        /// This step's rate (the schedule's value).
         public var learningRate: Float = 0.01
         public var momentum: Float = 0.9
         public var l2: Float = 0
-        public init(learningRate: Float = 0.01, momentum: Float = 0.9, l2: Float = 0) {
+        public var optimizer = OptimizerSettings()
+        /// AdamW's step count t, from 1 (its bias correction).
+        public var adamStep = 1
+        public init(learningRate: Float = 0.01, momentum: Float = 0.9, l2: Float = 0, optimizer: OptimizerSettings = .init(),
+                    adamStep: Int = 1) {
             (self.learningRate, self.momentum, self.l2) = (learningRate, momentum, l2)
+            (self.optimizer, self.adamStep) = (optimizer, adamStep)
         }
     }
 
@@ -139,7 +145,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
     // MARK: - steps
 
     /// Sets the state of the pass about to run (read-only while workers run).
-    private func begin(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
+    private func begin(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
                        training: Bool) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) outside 1...\(maxBatch)")
         batch = BatchInput(images: images, labels: labels, indices: indices, count: count, shardSize: shardSize)
@@ -147,7 +153,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
     }
 
     /// One training step on `count` samples: images[indices[j]] for j < count.
-    public func step(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
+    public func step(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, count: Int,
                      hyper: Hyperparameters, seed: UInt64, stepIndex: UInt64) -> StepResult {
         begin(images: images, labels: labels, indices: indices, count: count, training: true)
         self.hyper = hyper
@@ -163,7 +169,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
     }
 
     /// Forward passes only (inference timing): no backward, no update.
-    public func forwardOnly(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>,
+    public func forwardOnly(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>,
                             count: Int) -> StepResult {
         begin(images: images, labels: labels, indices: indices, count: count, training: false)
         defer { training = true }

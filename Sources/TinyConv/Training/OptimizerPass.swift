@@ -1,6 +1,6 @@
 /// The end of a training step: each shard's parameter gradients sit in their own
-/// buffer; this sums them in a fixed tree order per element and applies SGD with
-/// momentum. The parameter vector is cut into work items of at most `itemFloats`, each
+/// buffer; this sums them in a fixed tree order per element and applies the update (SGD
+/// with momentum, or AdamW). The parameter vector is cut into work items of at most `itemFloats`, each
 /// inside one tensor (so L2 applies to a whole item or not at all); workers take items
 /// round-robin. Every buffer is allocated here, once.
 final class OptimizerPass: @unchecked Sendable {
@@ -47,8 +47,21 @@ final class OptimizerPass: @unchecked Sendable {
         let item = items[k]
         let lo = item.range.lowerBound, n = item.range.count
         GradientSumKernel.sum(count: n, sources: shards, src: item.sources, dst: gradient.pointer + lo)
-        SGDKernel.step(count: n, lr: hyper.learningRate, momentum: hyper.momentum, l2: item.regularized ? hyper.l2 : 0,
-                       weights: network.parameters.pointer + lo, velocity: network.velocity.pointer + lo,
-                       gradient: gradient.pointer + lo)
+        let o = hyper.optimizer
+        switch o.kind {
+        case .sgd:
+            SGDKernel.step(count: n, lr: hyper.learningRate, momentum: hyper.momentum, l2: item.regularized ? hyper.l2 : 0,
+                           weights: network.parameters.pointer + lo, velocity: network.velocity.pointer + lo,
+                           gradient: gradient.pointer + lo)
+        case .adamw:
+            let g = gradient.pointer + lo, w = network.parameters.pointer + lo
+            if item.regularized && hyper.l2 > 0 {  // the spec's L2 on the loss: g += 2 lambda w
+                let twice = 2 * hyper.l2
+                for j in 0..<n { g[j] += twice * w[j] }
+            }
+            AdamWKernel.step(count: n, lr: hyper.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon,
+                             weightDecay: item.regularized ? o.weightDecay : 0, t: hyper.adamStep, weights: w,
+                             m: network.velocity.pointer + lo, v: network.secondMoment.pointer + lo, gradient: g)
+        }
     }
 }

@@ -55,8 +55,9 @@ public final class Trainer {
     /// `onEpoch` runs after each epoch (checkpoints, JSON).
     public func run(shouldStop: () -> Bool = { false }, stopEvaluation: () -> Bool = { false },
                     onEvent: (Event) -> Void = { _ in }, onEpoch: (Trainer) throws -> Void = { _ in }) throws {
-        let hyper = MinibatchScheduler.Hyperparameters(learningRate: config.learningRate, momentum: config.momentum,
-                                                       l2: network.spec.l2)
+        var hyper = MinibatchScheduler.Hyperparameters(learningRate: config.learningRate, momentum: config.momentum,
+                                                       l2: network.spec.l2, optimizer: config.optimizer)
+        let schedule = config.learningRateSchedule
         let b = config.batchSize
         while progress.epoch < config.epochs {
             let e = progress.epoch
@@ -71,6 +72,9 @@ public final class Trainer {
                             let s = progress.step
                             let n = min(b, train.count - s * b)
                             let global = UInt64(e) &* UInt64(stepsPerEpoch) &+ UInt64(s)
+                            hyper.learningRate = schedule.rate(config.learningRate, step: Int(global), stepsPerEpoch: stepsPerEpoch,
+                                                               epochs: config.epochs)
+                            hyper.adamStep = Int(global) + 1
                             let r = scheduler.step(images: img.baseAddress!, labels: lab.baseAddress!,
                                                    indices: ord.baseAddress! + s * b, count: n, hyper: hyper,
                                                    seed: config.seed, stepIndex: global)

@@ -12,7 +12,44 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var scheduler: SchedulerBackend = .dispatch
     public var validation = 5000
     public var limit: Int? = nil
+    public var optimizer = OptimizerSettings()
+    /// LearningRateSchedule text: constant, step:EPOCHS:GAMMA or cosine[:WARMUP].
+    public var schedule = "constant"
+    /// The data's image shape and class count, which the network was built for.
+    public var input = TensorShape(28, 28, 1)
+    public var classes = 10
     public init() {}
+
+    /// The network this configuration describes (its spec on its input and classes).
+    public func networkSpec() throws -> NetworkSpec { try NetworkSpec.parse(spec, input: input, classes: classes) }
+
+    enum CodingKeys: String, CodingKey {
+        case model, spec, epochs, batchSize, learningRate, momentum, seed, threads, shardSize, scheduler, validation, limit
+        case optimizer, schedule, input, classes
+    }
+
+    /// Fields added later (optimizer, schedule) default when absent, so older checkpoints read.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        spec = try c.decode(String.self, forKey: .spec)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        momentum = try c.decode(Float.self, forKey: .momentum)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        threads = try c.decode(Int.self, forKey: .threads)
+        shardSize = try c.decode(Int.self, forKey: .shardSize)
+        scheduler = try c.decode(SchedulerBackend.self, forKey: .scheduler)
+        validation = try c.decode(Int.self, forKey: .validation)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        optimizer = try c.decodeIfPresent(OptimizerSettings.self, forKey: .optimizer) ?? OptimizerSettings()
+        schedule = try c.decodeIfPresent(String.self, forKey: .schedule) ?? "constant"
+        input = try c.decodeIfPresent(TensorShape.self, forKey: .input) ?? TensorShape(28, 28, 1)
+        classes = try c.decodeIfPresent(Int.self, forKey: .classes) ?? 10
+    }
+
+    public var learningRateSchedule: LearningRateSchedule { (try? LearningRateSchedule(parsing: schedule)) ?? .constant }
 
     /// Each shard keeps a full gradient buffer: 4096 / 8 shards x 61k floats is already 125 MB.
     public static let maxBatchSize = 4096
@@ -39,6 +76,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try check((1...Self.maxBatchSize).contains(shardSize), "shardSize", "must be in 1...\(Self.maxBatchSize)")
         try check(validation >= 0, "validation", "must be 0 or more")
         try check(limit.map { $0 >= 1 } ?? true, "limit", "must be at least 1")
+        try check(input.height >= 1 && input.width >= 1 && (1...64).contains(input.channels) && input.count <= 1 << 24,
+                  "input", "must be an image shape of at most 2^24 values and 64 channels")
+        try check((2...256).contains(classes), "classes", "must be in 2...256")
+        try optimizer.validate()
+        _ = try LearningRateSchedule(parsing: schedule)
     }
 }
 
