@@ -660,6 +660,64 @@ static void TC_FN(adamw)(size_t count, float lr, float beta1, float beta2, float
 }
 #undef TC_ADAMW_STEP
 
+// ---- batch normalization, channels in vectors (a masked tail for the last), rows in order
+#define TC_BN_CHANNELS(c, ...)                                       \
+    for (int ch = 0; ch < (c); ch += TC_VW) {                         \
+        const int lanes = (c) - ch;                                   \
+        __VA_ARGS__                                                   \
+    }
+static void TC_FN(bn_sums)(size_t rows, int c, const float *x, float *s) {
+    TC_BN_CHANNELS(c,
+        vf acc = (vf){0};
+        for (size_t r = 0; r < rows; r++) acc += LDC(x + r * (size_t)c + ch);
+        STC(s + ch, acc);)
+}
+static void TC_FN(bn_squares)(size_t rows, int c, const float *x, const float *mean, float *s) {
+    TC_BN_CHANNELS(c,
+        const vf m = LDC(mean + ch);
+        vf acc = (vf){0};
+        for (size_t r = 0; r < rows; r++) {
+            const vf d = LDC(x + r * (size_t)c + ch) - m;
+            acc += d * d;
+        }
+        STC(s + ch, acc);)
+}
+static void TC_FN(bn_normalize)(size_t rows, int c, const float *x, const float *mean, const float *scale,
+                                const float *shift, int relu, float *y) {
+    TC_BN_CHANNELS(c,
+        const vf m = LDC(mean + ch), k = LDC(scale + ch), b = LDC(shift + ch);
+        for (size_t r = 0; r < rows; r++) {
+            vf v = (LDC(x + r * (size_t)c + ch) - m) * k + b;
+            if (relu) v = VMAX(v, (vf){0});
+            STC(y + r * (size_t)c + ch, v);
+        })
+}
+static void TC_FN(bn_backward_sums)(size_t rows, int c, const float *x, const float *mean, const float *inv_std,
+                                    const float *dy, float *g1, float *g2) {
+    TC_BN_CHANNELS(c,
+        const vf m = LDC(mean + ch), is = LDC(inv_std + ch);
+        vf a1 = (vf){0}, a2 = (vf){0};
+        for (size_t r = 0; r < rows; r++) {
+            const vf d = LDC(dy + r * (size_t)c + ch);
+            a1 += d;
+            a2 += d * ((LDC(x + r * (size_t)c + ch) - m) * is);
+        }
+        STC(g1 + ch, a1);
+        STC(g2 + ch, a2);)
+}
+static void TC_FN(bn_backward_data)(size_t rows, int c, const float *x, const float *mean, const float *inv_std,
+                                    const float *k, const float *g1, const float *g2, float inv_n, const float *dy,
+                                    float *dx) {
+    TC_BN_CHANNELS(c,
+        const vf m = LDC(mean + ch), is = LDC(inv_std + ch), kk = LDC(k + ch);
+        const vf s1 = LDC(g1 + ch) * splat(inv_n), s2 = LDC(g2 + ch) * splat(inv_n);
+        for (size_t r = 0; r < rows; r++) {
+            const vf xhat = (LDC(x + r * (size_t)c + ch) - m) * is;
+            STC(dx + r * (size_t)c + ch, kk * (LDC(dy + r * (size_t)c + ch) - s1 - xhat * s2));
+        })
+}
+#undef TC_BN_CHANNELS
+
 static void TC_FN(add)(size_t count, const float *a, const float *b, float *dst) {
     size_t i = 0;
     for (; i + TC_VW <= count; i += TC_VW) st(dst + i, ld(a + i) + ld(b + i));

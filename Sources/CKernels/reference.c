@@ -289,3 +289,47 @@ void tc_ref_adamw(size_t count, float lr, float beta1, float beta2, float eps, f
         v[i] = (float)vi;
     }
 }
+
+// Batch normalization twins, in double, one channel at a time.
+void tc_ref_bn_sums(size_t rows, int c, const float *x, float *s) {
+    for (int ch = 0; ch < c; ch++) {
+        double a = 0;
+        for (size_t r = 0; r < rows; r++) a += x[r * c + ch];
+        s[ch] = (float)a;
+    }
+}
+void tc_ref_bn_squares(size_t rows, int c, const float *x, const float *mean, float *s) {
+    for (int ch = 0; ch < c; ch++) {
+        double a = 0;
+        for (size_t r = 0; r < rows; r++) a += ((double)x[r * c + ch] - mean[ch]) * ((double)x[r * c + ch] - mean[ch]);
+        s[ch] = (float)a;
+    }
+}
+void tc_ref_bn_normalize(size_t rows, int c, const float *x, const float *mean, const float *scale, const float *shift,
+                         int relu, float *y) {
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++) {
+            double v = ((double)x[r * c + ch] - mean[ch]) * scale[ch] + shift[ch];
+            y[r * c + ch] = (float)(relu && v < 0 ? 0 : v);
+        }
+}
+void tc_ref_bn_backward_sums(size_t rows, int c, const float *x, const float *mean, const float *inv_std, const float *dy,
+                             float *g1, float *g2) {
+    for (int ch = 0; ch < c; ch++) {
+        double a1 = 0, a2 = 0;
+        for (size_t r = 0; r < rows; r++) {
+            a1 += dy[r * c + ch];
+            a2 += (double)dy[r * c + ch] * ((double)x[r * c + ch] - mean[ch]) * inv_std[ch];
+        }
+        g1[ch] = (float)a1;
+        g2[ch] = (float)a2;
+    }
+}
+void tc_ref_bn_backward_data(size_t rows, int c, const float *x, const float *mean, const float *inv_std, const float *k,
+                             const float *g1, const float *g2, float inv_n, const float *dy, float *dx) {
+    for (size_t r = 0; r < rows; r++)
+        for (int ch = 0; ch < c; ch++) {
+            const double xhat = ((double)x[r * c + ch] - mean[ch]) * inv_std[ch];
+            dx[r * c + ch] = (float)((double)k[ch] * (dy[r * c + ch] - (double)g1[ch] * inv_n - xhat * g2[ch] * inv_n));
+        }
+}

@@ -52,6 +52,10 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
         gather(stats, elementBytes: 16, shards: shards, what: "the loss exchange")
     }
 
+    public func exchange(statistics: UnsafeMutablePointer<Float>, floatsPerShard: Int, shards: Int) {
+        gather(statistics, elementBytes: 4 * floatsPerShard, shards: shards, what: "the batch-statistics exchange")
+    }
+
     /// In place: rank r's shards [lo, hi) of `base` (elementBytes each) go to every rank.
     func gather<T>(_ base: UnsafeMutablePointer<T>, elementBytes: Int, shards: Int, what: String) {
         for r in 0..<ranks {  // updated in place: a step allocates nothing here either

@@ -16,13 +16,15 @@ public enum ONNXExporter {
         var g = ONNXGraphBuilder(name: "tinyconv", input: "input")
         let inShape = network.inputShape
         g.graph.input = [.floatTensor("input", batched: [inShape.channels, inShape.height, inShape.width])]
+        var ops: [(layer: String, op: InferenceOp)] = []
         for layer in network.resolved {
             var tensors: [String: [Float]] = [:]
             for t in network.tensors where t.layer.index == layer.index {
                 tensors[t.tensor.name] = Array(UnsafeBufferPointer(start: network.parameters.pointer + t.offset, count: t.tensor.count))
             }
-            g.append(layer.unit.inferenceOps(layer, tensors: tensors), layer: layer.name)
+            ops += layer.unit.inferenceOps(layer, tensors: tensors).map { (layer.name, $0) }
         }
+        for (layer, op) in InferenceOp.foldingBatchNormalization(ops) { g.append([op], layer: layer) }
         g.flattenNHWC(name: "output")  // a net ending without a dense layer cannot be specified, but stay safe
         g.node("Identity", [g.current], output: "logits", name: "output")
         g.node("Softmax", ["logits"], output: "probabilities", name: "output", attributes: [.int("axis", 1)])

@@ -158,6 +158,14 @@ void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo,
 //   adamw                PyTorch's AdamW (decoupled weight decay), one step: w *= 1 - lr*wd;
 //                        m += (1-b1)(g - m); v = b2 v + (1-b2) g^2; w -= (lr/bc1) m / (sqrt(v)/bc2s + eps),
 //                        with bc1 = 1 - b1^t and bc2s = sqrt(1 - b2^t) for step t (from 1).
+//   Batch normalization over x [rows][c] (rows = samples x positions, channels innermost), a
+//   shard's part of a minibatch; per channel, rows summed in order:
+//   bn_sums              s[ch] = sum_r x[r][ch]   (overwritten)
+//   bn_squares           s[ch] = sum_r (x[r][ch] - mean[ch])^2
+//   bn_normalize         y = (x - mean) * scale + shift (scale = gamma / sqrt(var + eps)), ReLU if relu
+//   bn_backward_sums     g1[ch] = sum_r dy, g2[ch] = sum_r dy * (x - mean) * inv_std  (overwritten)
+//   bn_backward_data     dx = k * (dy - g1 / n - (x - mean) * inv_std * g2 / n), k = gamma * inv_std, with
+//                        g1, g2 the whole minibatch's sums over its n rows (inv_n = 1 / n)
 #define TC_VECTOR_KERNELS(X)                                                                               \
     X(maxpool2x2_forward, (int n, int h, int w, int c, const float *x, float *y), (n, h, w, c, x, y))       \
     X(maxpool2x2_backward, (int n, int h, int w, int c, const float *x, const float *y, const float *dy,  \
@@ -172,7 +180,16 @@ void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo,
       (count, lr, momentum, l2, w, v, g))                                                                   \
     X(adamw, (size_t count, float lr, float beta1, float beta2, float eps, float weight_decay, float bc1,   \
               float bc2_sqrt, float *w, float *m, float *v, const float *g),                                \
-      (count, lr, beta1, beta2, eps, weight_decay, bc1, bc2_sqrt, w, m, v, g))
+      (count, lr, beta1, beta2, eps, weight_decay, bc1, bc2_sqrt, w, m, v, g))                              \
+    X(bn_sums, (size_t rows, int c, const float *x, float *s), (rows, c, x, s))                             \
+    X(bn_squares, (size_t rows, int c, const float *x, const float *mean, float *s), (rows, c, x, mean, s)) \
+    X(bn_normalize, (size_t rows, int c, const float *x, const float *mean, const float *scale,            \
+                     const float *shift, int relu, float *y), (rows, c, x, mean, scale, shift, relu, y))    \
+    X(bn_backward_sums, (size_t rows, int c, const float *x, const float *mean, const float *inv_std,      \
+                         const float *dy, float *g1, float *g2), (rows, c, x, mean, inv_std, dy, g1, g2))   \
+    X(bn_backward_data, (size_t rows, int c, const float *x, const float *mean, const float *inv_std,      \
+                         const float *k, const float *g1, const float *g2, float inv_n, const float *dy,   \
+                         float *dx), (rows, c, x, mean, inv_std, k, g1, g2, inv_n, dy, dx))
 
 #define TC_DECLARE_KERNEL(name, params, args) void tc_##name params;
 TC_VECTOR_KERNELS(TC_DECLARE_KERNEL)

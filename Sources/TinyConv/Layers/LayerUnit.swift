@@ -22,6 +22,10 @@ public protocol LayerUnit: Sendable, CustomStringConvertible {
     func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor]
     /// Forward multiply-adds per sample.
     func macsPerSample(input: TensorShape, output: TensorShape) -> Int
+    /// The layer normalizes the one before it and takes over its ReLU (batch norm: conv -> bn
+    /// -> ReLU, so the ReLU follows the normalization, as in PyTorch nets); it must follow a
+    /// conv or dense layer.
+    var takesPreviousReLU: Bool { get }
     /// The layer can apply the backward of a ReLU fused into the layer before it (max pool:
     /// the gradient goes only where the window's max is positive), saving a pass.
     var absorbsPreviousReLUBackward: Bool { get }
@@ -45,13 +49,14 @@ extension LayerUnit {
     public func parameters(input: TensorShape, output: TensorShape) -> [ParameterTensor] { [] }
     public func macsPerSample(input: TensorShape, output: TensorShape) -> Int { 0 }
     public var absorbsPreviousReLUBackward: Bool { false }
+    public var takesPreviousReLU: Bool { false }
     public func makeFusedStage(_ layer: ResolvedLayer, next: ResolvedLayer, capacity: Int, algorithm: ConvAlgorithm) throws -> (any PlanStage)? { nil }
     public func kernelShape(_ layer: ResolvedLayer, batch: Int) -> ConvShape? { nil }
 }
 
 /// Every layer kind a spec may use, in the order the parser tries them.
 public enum LayerRegistry {
-    public static let kinds: [any LayerUnit.Type] = [Conv2D.self, MaxPool.self, AvgPool.self, Dense.self, Dropout.self]
+    public static let kinds: [any LayerUnit.Type] = [Conv2D.self, MaxPool.self, AvgPool.self, Dense.self, Dropout.self, BatchNorm.self]
 
     /// The layer a token describes, or a SpecError naming the token.
     static func parse(_ token: String, at: String) throws -> any LayerUnit {
@@ -69,15 +74,19 @@ public struct ParameterTensor: Sendable, Equatable {
         /// Keras' default: uniform in +-sqrt(6 / (fanIn + fanOut)).
         case glorotUniform(fanIn: Int, fanOut: Int)
         case zeros
+        case ones
     }
     public let name: String
     public let shape: [Int]
     public let initializer: Initializer
     public let regularized: Bool
+    /// False for state a layer keeps but no optimizer moves (batch norm's running statistics):
+    /// its gradient is always zero and the update skips it.
+    public let trainable: Bool
     public var count: Int { shape.reduce(1, *) }
 
-    public init(_ name: String, shape: [Int], initializer: Initializer, regularized: Bool) {
-        (self.name, self.shape, self.initializer, self.regularized) = (name, shape, initializer, regularized)
+    public init(_ name: String, shape: [Int], initializer: Initializer, regularized: Bool, trainable: Bool = true) {
+        (self.name, self.shape, self.initializer, self.regularized, self.trainable) = (name, shape, initializer, regularized, trainable)
     }
 
     /// A weight tensor with Glorot-uniform init and L2, and its zero-initialized bias.

@@ -72,3 +72,21 @@ extension PlanStage {
     public var scratchFloats: Int { 0 }
     public var maskBytesPerSample: Int { 0 }
 }
+
+/// A stage whose training pass needs statistics of the whole minibatch (batch normalization).
+/// The scheduler runs, on every shard, `forwardPartial` for each forward phase, reduces the
+/// shards' partials in a fixed tree (and across MPI ranks) and hands the totals to
+/// `finishForwardPhase` (serially); then `forward` on every shard. Backward likewise:
+/// `backwardPartial` on every shard, the reduction, `finishBackward`, then `backward`. So every
+/// shard is normalized with the same statistics whatever the thread, backend and rank count.
+/// Outside training, `forward` alone runs (with the layer's running statistics).
+public protocol BatchStatisticsStage: PlanStage {
+    /// Floats of one shard's partial statistics (in every phase).
+    var statisticsFloats: Int { get }
+    var forwardPhases: Int { get }
+    func forwardPartial(_ phase: Int, _ c: StageContext, partial: UnsafeMutablePointer<Float>)
+    /// samples: the minibatch's size; parameters: the stage's tensors (running statistics updated here).
+    func finishForwardPhase(_ phase: Int, totals: UnsafePointer<Float>, samples: Int, parameters: UnsafeMutablePointer<Float>)
+    func backwardPartial(_ c: StageContext, partial: UnsafeMutablePointer<Float>)
+    func finishBackward(totals: UnsafePointer<Float>)
+}

@@ -63,6 +63,7 @@ public final class Network: @unchecked Sendable {
         velocity.fill(0)
         secondMoment.fill(0)
         for t in tensors {
+            if case .ones = t.tensor.initializer { (parameters.pointer + t.offset).update(repeating: 1, count: t.tensor.count) }
             guard case let .glorotUniform(fanIn, fanOut) = t.tensor.initializer else { continue }
             let limit = (6.0 / Float(fanIn + fanOut)).squareRoot()
             let base = parameters.pointer + t.offset

@@ -73,9 +73,15 @@ extension NetworkSpec {
             }
             let prefix = type(of: unit).namePrefix
             counts[prefix, default: 0] += 1
+            if unit.takesPreviousReLU && !(i > 0 && (layers[i - 1] is Conv2D || layers[i - 1] is Dense)) {
+                throw SpecError(message: "\(at): \(unit.token) must follow a conv or dense layer")
+            }
+            // A layer followed by one that takes its ReLU (batch norm) hands it over.
+            let nextTakes = i + 1 < layers.count && layers[i + 1].takesPreviousReLU
+            let relu = unit.takesPreviousReLU ? layers[i - 1].fusesReLU(isOutputLayer: i - 1 == output)
+                : unit.fusesReLU(isOutputLayer: i == output) && !nextTakes
             out.append(ResolvedLayer(index: i, name: "\(prefix)\(counts[prefix]!)", unit: unit, input: shape, output: next,
-                                     relu: unit.fusesReLU(isOutputLayer: i == output),
-                                     parameters: unit.parameters(input: shape, output: next)))
+                                     relu: relu, parameters: unit.parameters(input: shape, output: next)))
             shape = next
         }
         let parameters = out.reduce(0) { $0 + $1.parameterCount }

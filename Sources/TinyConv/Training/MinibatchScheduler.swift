@@ -25,6 +25,13 @@ public final class MinibatchScheduler: @unchecked Sendable {
     public var distributed: (any ShardExchange)?
 
     let slots: [ShardWorkspace]
+    /// The step as segments (MinibatchScheduler+Segments.swift): one unless the plan has
+    /// stages with batch statistics.
+    let segments: [Segment]
+    let hasBatchStatistics: Bool
+    /// Per batch-statistics stage (by stage index): its shards' partials and their totals.
+    let statistics: [Int: StatisticsBuffers]
+    var segmentOps: [ShardOp] = []
     let pool: DispatchWorkerPool
     let optimizer: OptimizerPass
     /// Per shard of the current step: (summed loss, correct count as a Double), back to back.
@@ -39,8 +46,8 @@ public final class MinibatchScheduler: @unchecked Sendable {
     /// When set (evaluation), each shard's logits are copied here at [sample][class].
     var logitsSink: UnsafeMutablePointer<Float>?
     // The OpenMP backend's current region (MinibatchScheduler+OpenMP.swift).
-    var ompPhase = OMPPhase.gather
-    var ompStage = 0
+    var ompPhase = OMPPhase.shardOp
+    var ompOp = ShardOp.gather
 
     public struct Hyperparameters: Sendable {
         /// This step's rate (the schedule's value).
@@ -80,7 +87,16 @@ public final class MinibatchScheduler: @unchecked Sendable {
         self.backend = backend
         plan = try ExecutionPlan(network: network, capacity: shardSize, fuseLayers: fuseLayers, choices: choices)
         let maxShards = (maxBatch + shardSize - 1) / shardSize
-        let slotCount = backend == .openmp ? max(maxShards, threads) : threads
+        segments = Self.segments(plan)
+        hasBatchStatistics = segments.count > 1
+        var statistics: [Int: StatisticsBuffers] = [:]
+        for (i, stage) in plan.stages.enumerated() {
+            if let b = stage as? any BatchStatisticsStage { statistics[i] = StatisticsBuffers(floats: b.statisticsFloats, maxShards: maxShards) }
+        }
+        self.statistics = statistics
+        // One workspace per worker when a shard runs start to end on one worker; one per shard
+        // when shards wait for each other mid-step (OpenMP regions, batch statistics).
+        let slotCount = backend == .openmp || hasBatchStatistics ? max(maxShards, threads) : threads
         slots = (0..<slotCount).map { [plan] _ in ShardWorkspace(plan: plan) }
         pool = DispatchWorkerPool(workers: threads)
         optimizer = OptimizerPass(network: network, maxShards: maxShards)
@@ -186,7 +202,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     // MARK: - Dispatch backend
 
-    enum DispatchPhase { case shards, update }
+    enum DispatchPhase { case shards, segment, update }
     var dispatchPhase = DispatchPhase.shards
     var dispatchWorkers = 1
 
@@ -203,7 +219,16 @@ public final class MinibatchScheduler: @unchecked Sendable {
     }
 
     func stepDispatch() {
-        if let d = distributed {
+        if hasBatchStatistics {
+            let mine = distributed.map { ShardPartition.range(rank: $0.rank, ranks: $0.ranks, shards: shardCount) } ?? 0..<shardCount
+            stepSegmentedDispatch(mine)
+            if let d = distributed {
+                let t0 = monotonicNanos()
+                d.exchange(gradients: optimizer.shardGradients.pointer, floatsPerShard: network.parameterCount,
+                           stats: shardStats, shards: shardCount)
+                if let p = profiler { p.record(worker: 0, slot: p.index(.exchange), start: t0, end: monotonicNanos()) }
+            }
+        } else if let d = distributed {
             let mine = ShardPartition.range(rank: d.rank, ranks: d.ranks, shards: shardCount)
             runShardsOnDispatchWorkers(mine)
             let t0 = monotonicNanos()
@@ -217,6 +242,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
         dispatchPhase = .update
         dispatchApply(dispatchWorkers)
     }
+
+    /// One fork/join of the current phase over the current worker count.
+    func dispatchApplyCurrent() { dispatchApply(dispatchWorkers) }
 
     /// One fork/join of the current phase over n Dispatch workers.
     private func dispatchApply(_ n: Int) {
@@ -232,6 +260,12 @@ public final class MinibatchScheduler: @unchecked Sendable {
             var s = localShards.lowerBound + w
             while s < localShards.upperBound {
                 runShard(s, slot: slots[w], worker: w)
+                s += workers
+            }
+        case .segment:  // shard s keeps slot s across the step's segments
+            var s = localShards.lowerBound + w
+            while s < localShards.upperBound {
+                for op in segmentOps { run(op, shard: s, slot: slots[s], worker: w) }
                 s += workers
             }
         case .update:

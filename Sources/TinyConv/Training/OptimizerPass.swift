@@ -29,7 +29,7 @@ final class OptimizerPass: @unchecked Sendable {
         shardGradients = FloatBuffer(count: maxShards * network.parameterCount)
         gradient = FloatBuffer(count: network.parameterCount)
         var items: [Item] = []
-        for t in network.tensors {
+        for t in network.tensors where t.tensor.trainable {  // state no optimizer moves is skipped
             for start in stride(from: t.range.lowerBound, to: t.range.upperBound, by: Self.itemFloats) {
                 let table = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: maxShards)
                 for s in 0..<maxShards { table[s] = UnsafePointer(shardGradients.pointer + s * network.parameterCount + start) }

@@ -17,4 +17,6 @@ public protocol ShardExchange: AnyObject {
     /// range is filled, on return every range is. A failure (a rank died or hangs) ends the
     /// process with a one-line error: there is no way to go on.
     func exchange(gradients: UnsafeMutablePointer<Float>, floatsPerShard: Int, stats: UnsafeMutablePointer<Double>, shards: Int)
+    /// Partial batch statistics [shards][floatsPerShard] (batch normalization), the same way.
+    func exchange(statistics: UnsafeMutablePointer<Float>, floatsPerShard: Int, shards: Int)
 }
