@@ -47,4 +47,34 @@ struct ONNXExportTests {
         let meta = Dictionary(uniqueKeysWithValues: m.metadataProps.map { ($0.key, $0.value) })
         #expect(meta["tinyconv.spec"] == net.spec.description)
     }
+
+    @Test("batch norm is folded into the conv or dense before it: no BatchNormalization node, W' = W s, b' = (b - mean) s + beta")
+    func batchNormFolded() throws {
+        let net = try Network(spec: try NetworkSpec.parse(BatchNormTests.spec), seed: 4)
+        var rng = TestRNG(3)
+        for t in net.tensors where t.layer.name.hasPrefix("bn") {  // statistics and affine away from 0 / 1
+            for i in 0..<t.tensor.count { net.parameters[t.offset + i] = t.tensor.name == "running_var" ? abs(rng.float()) + 0.2 : rng.float() }
+        }
+        let m = try Onnx_ModelProto(serializedBytes: try ONNXExporter.model(net, config: TrainingConfig(), progress: TrainingProgress()))
+        #expect(m.graph.node.map(\.opType) == ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Transpose", "Flatten", "Gemm",
+                                               "Relu", "Gemm", "Identity", "Softmax"])
+        #expect(!m.graph.initializer.contains { $0.name.hasPrefix("bn") })
+        func tensor(_ layer: String, _ name: String) -> [Float] {
+            let t = net.tensors.first { $0.layer.name == layer && $0.tensor.name == name }!
+            return Array(UnsafeBufferPointer(start: net.parameters.pointer + t.offset, count: t.tensor.count))
+        }
+        func initializer(_ name: String) throws -> [Float] {
+            let t = try #require(m.graph.initializer.first { $0.name == name })
+            return t.rawData.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        let (gamma, beta) = (tensor("bn1", "weight"), tensor("bn1", "bias"))
+        let (mean, variance) = (tensor("bn1", "running_mean"), tensor("bn1", "running_var"))
+        let w = tensor("conv1", "weight"), b = tensor("conv1", "bias")  // HWIO [3][3][1][5]
+        let fw = try initializer("conv1.weight"), fb = try initializer("conv1.bias")  // OIHW [5][1][3][3]
+        for co in 0..<5 {
+            let s = Double(gamma[co]) / (Double(variance[co]) + 1e-5).squareRoot()
+            #expect(abs(Double(fb[co]) - ((Double(b[co]) - Double(mean[co])) * s + Double(beta[co]))) < 1e-6)
+            for tap in 0..<9 { #expect(abs(Double(fw[co * 9 + tap]) - Double(w[tap * 5 + co]) * s) < 1e-6 * max(1, abs(s))) }
+        }
+    }
 }

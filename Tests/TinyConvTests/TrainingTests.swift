@@ -46,7 +46,8 @@ func makeTrainer(_ model: String, threads: Int, backend: SchedulerBackend = .dis
 struct TrainingTests {
     static let data = syntheticData(count: 100, seed: 1)  // 4 steps of 32 (the last one 4 samples)
 
-    @Test("the same bits at 1, 2, 3, 4 and 8 threads and with both backends", arguments: ModelZoo.named.map(\.name))
+    @Test("the same bits at 1, 2, 3, 4 and 8 threads and with both backends",
+          arguments: ModelZoo.named.map(\.name) + [BatchNormTests.spec])
     func determinism(_ model: String) throws {
         var hashes: [String: UInt64] = [:]
         for backend in SchedulerBackend.allCases {
@@ -72,7 +73,8 @@ struct TrainingTests {
     }
 
     @Test("stop mid-epoch, checkpoint, resume: bit-identical to an uninterrupted run (SGD; AdamW with a cosine schedule)",
-          arguments: [("lenet5", OptimizerSettings.Kind.sgd), ("regularized-lenet5", .sgd), ("regularized-lenet5", .adamw)])
+          arguments: [("lenet5", OptimizerSettings.Kind.sgd), ("regularized-lenet5", .sgd), ("regularized-lenet5", .adamw),
+                      (BatchNormTests.spec, .adamw)])
     func resume(_ c: (String, OptimizerSettings.Kind)) throws {
         let (model, opt) = c
         let lr: Float = opt == .adamw ? 0.001 : 0.01, schedule = opt == .adamw ? "cosine:1" : "constant"
@@ -229,9 +231,10 @@ struct TrainingTests {
         #expect(identity.difference(from: identity) == nil)
     }
 
-    @Test("network gradient: backprop matches finite differences of the batch loss")
-    func networkGradient() throws {
-        let net = try Network(spec: try NetworkSpec.parse("conv3x3x4:same,pool,conv3x3x5,pool,fc12,fc10"), seed: 9)
+    @Test("network gradient: backprop matches finite differences of the batch loss (with batch norm: statistics over all shards)",
+          arguments: ["conv3x3x4:same,pool,conv3x3x5,pool,fc12,fc10", "conv3x3x4:same,bn,pool,conv3x3x5,bn,pool,fc12,bn,fc10"])
+    func networkGradient(_ spec: String) throws {
+        let net = try Network(spec: try NetworkSpec.parse(spec), seed: 9)
         let s = try MinibatchScheduler(network: net, maxBatch: 6, shardSize: 4, threads: 2)
         let data = syntheticData(count: 6, seed: 4)
         let idx: [Int32] = [0, 1, 2, 3, 4, 5]
