@@ -1,39 +1,20 @@
 """Checks an exported TinyConv ONNX model against TinyConv itself.
 
-usage: check-onnx.py MODEL.onnx LOGITS.npy MNIST_DIR CORRECT
+usage: check-onnx.py MODEL.onnx LOGITS.npy DATA_DIR CORRECT
 
 MODEL.onnx  written by `export`; LOGITS.npy written by `train --evaluate CKPT --logits`
-(TinyConv's own forward pass over the 10,000 test images); CORRECT is the correct count
+(TinyConv's own forward pass over the test images); CORRECT is the correct count
 `train --evaluate` printed. Passes when onnx.checker accepts the model, ONNX Runtime's
-logits on the first 1,000 test images match TinyConv's (max |a - b| / max |b| <= 1e-4) with
+logits on the first 1,000 test images (or all, if fewer) match TinyConv's (max |a - b| / max |b| <= 1e-4) with
 identical predicted classes, and ONNX Runtime's test accuracy equals TinyConv's.
 """
-import gzip
 import os
 import sys
 
 import numpy as np
 import onnx
 import onnxruntime as ort
-
-
-def idx_images(folder):
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            raw = (gzip.open if name.endswith(".gz") else open)(path, "rb").read()
-            n, h, w = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-            return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, h, w)
-    sys.exit(f"check-onnx: no t10k-images-idx3-ubyte[.gz] in {folder}")
-
-
-def idx_labels(folder):
-    for name in ("t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            raw = (gzip.open if name.endswith(".gz") else open)(path, "rb").read()
-            return np.frombuffer(raw, np.uint8, offset=8)
-    sys.exit(f"check-onnx: no t10k-labels-idx1-ubyte[.gz] in {folder}")
+from idxdata import load_split
 
 
 def main():
@@ -44,24 +25,24 @@ def main():
     assert meta.get("tinyconv.spec"), meta
     assert model.opset_import[0].version >= 13, model.opset_import
 
-    images = (idx_images(folder).astype(np.float32) / np.float32(255.0))
-    labels = idx_labels(folder)
+    images, labels = load_split(folder, "test")
     ours = np.load(logits_path)
-    assert ours.shape == (len(labels), 10), ours.shape
+    assert ours.shape[0] == len(labels), ours.shape
 
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     theirs, probabilities = session.run(["logits", "probabilities"], {"input": images})
-    first = slice(0, 1000)
+    k = min(1000, len(labels))
+    first = slice(0, k)
     rel = float(np.max(np.abs(theirs[first] - ours[first])) / np.max(np.abs(ours[first])))
-    assert rel <= 1e-4, f"logits differ: relative error {rel:.2e} on the first 1,000 images"
+    assert rel <= 1e-4, f"logits differ: relative error {rel:.2e} on the first {k:,} images"
     same = np.argmax(theirs[first], 1) == np.argmax(ours[first], 1)
-    assert same.all(), f"{(~same).sum()} of 1,000 predicted classes differ"
+    assert same.all(), f"{(~same).sum()} of {k:,} predicted classes differ"
     assert np.allclose(probabilities.sum(1), 1, atol=1e-5)
     ort_correct = int((np.argmax(theirs, 1) == labels).sum())
     ours_correct = int((np.argmax(ours, 1) == labels).sum())
     assert ort_correct == correct == ours_correct, f"ONNX Runtime {ort_correct}, TinyConv {correct} / {ours_correct} correct"
     print(f"onnx: {os.path.basename(model_path)} [{meta['tinyconv.spec']}]: checker ok, logits rel. error {rel:.1e}, "
-          f"classes identical on 1,000 images, test accuracy {ort_correct / len(labels):.2%} in both")
+          f"classes identical on {k:,} images, test accuracy {ort_correct / len(labels):.2%} in both")
 
 
 if __name__ == "__main__":

@@ -10,21 +10,15 @@ cd "$ROOT"
 ROUNDS="${1:-5}"; THREADS="${THREADS:-2}"; BATCH="${BATCH:-32}"; STEPS=50
 MODELS=(lenet5 regularized-lenet5 custom custom-1x1-then-pool)
 
-# PyTorch in its own venv: the CPU-only wheel from pip's local wheel folder when the machine
-# has one (find-links), else the registry's torch.
-VENV="$ROOT/.build-venv-torch"
-[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-if ! "$VENV/bin/python" -c 'import torch, numpy' 2>/dev/null; then
-    wheel="$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | sort -V | tail -1 || true)"
-    "$VENV/bin/pip" install -q ${wheel:-torch} numpy
-fi
+# PyTorch in its own venv (scripts/venv.sh: the local CPU-only wheel when the machine has one)
+TORCH_PY="$(scripts/venv.sh torch torch numpy)"
 scripts/setup.sh --no-data
 swift build -c release --product bench 2>&1 | tail -1
 
 # PyTorch's best settings: glibc malloc that keeps freed blocks (about 2x on the Custom net
 # here), its thread count set, channels-last tried per model and kept where faster.
 TUNABLES="glibc.malloc.mmap_threshold=16777216:glibc.malloc.trim_threshold=1073741824"
-torch_run() { GLIBC_TUNABLES="$TUNABLES" "$VENV/bin/python" scripts/pytorch_step.py "$1" "$THREADS" "$BATCH" "$STEPS" 3 ${2:-}; }
+torch_run() { GLIBC_TUNABLES="$TUNABLES" "$TORCH_PY" scripts/pytorch_step.py "$1" "$THREADS" "$BATCH" "$STEPS" 3 ${2:-}; }
 tinyconv_run() {  # median images/s over 6 interleaved repeats of STEPS steps
     local out; out="$(mktemp)"
     .build/release/bench --model "$1" --threads "$THREADS" --batch-size "$BATCH" --steps "$STEPS" --repeats 6 \
@@ -55,7 +49,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     done
 done
 
-TORCH_VERSION="$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')"
+TORCH_VERSION="$("$TORCH_PY" -c 'import torch; print(torch.__version__)')"
 mkdir -p profiles
 python3 - "$RESULTS" "$CPU" "$TORCH_VERSION" "$THREADS" "$BATCH" "profiles/pytorch-comparison_$TAG" "${MODELS[@]}" <<'PY'
 import json, statistics, sys

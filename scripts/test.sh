@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole TinyConv test suite, from a fresh clone:
 #   1. set-up (system packages, real MNIST fetched and verified),
-#   2. an end-to-end run on the real MNIST: train, checkpoint, evaluate, bad input,
+#   2. an end-to-end run on the real MNIST: train, checkpoint, evaluate, bad input; ONNX export;
+#      own nets on generated images checked against PyTorch (scripts/check-own-data.sh),
 #   3. the thread-sanitized scheduler tests,
 #   4. a build of the package-benchmark suite (not run: timings are not tests),
 #   5. the fuzz targets, 30 s each (scripts/fuzz.sh),
@@ -39,10 +40,7 @@ print(f"end-to-end: test accuracy {acc:.4f} after 2 epochs on 3,500 images")
 PY
 .build/release/train --evaluate "$OUT/run.safetensors"
 # The checkpoint is real safetensors: the Python package reads every tensor and the metadata.
-VENV="$ROOT/.build-venv-safetensors"
-[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q --disable-pip-version-check safetensors numpy
-"$VENV/bin/python" - "$OUT/run.safetensors" <<'PY'
+"$(scripts/venv.sh safetensors safetensors numpy)" - "$OUT/run.safetensors" <<'PY'
 import sys, numpy as np
 from safetensors import safe_open
 with safe_open(sys.argv[1], "np") as f:
@@ -205,16 +203,14 @@ python3 scripts/check-shares.py "$OUT/bench.json"
 
 echo "== ONNX export: every zoo model and a spec with every layer kind, checked by onnx and ONNX Runtime"
 swift build -c release --product export
-ONNX_VENV="$ROOT/.build-venv-onnx"
-[[ -x "$ONNX_VENV/bin/python" ]] || python3 -m venv "$ONNX_VENV"
-"$ONNX_VENV/bin/pip" install -q --disable-pip-version-check "onnx==1.23.2" "onnxruntime==1.32.0" numpy
+ONNX_PY="$(scripts/venv.sh onnx "onnx==1.23.2" "onnxruntime==1.32.0" numpy)"
 check_export() {  # checkpoint: export it, score it, compare ONNX Runtime with TinyConv
     local ckpt="$1" base="${1%.safetensors}"
     .build/release/export "$ckpt" -o "$base.onnx" > /dev/null
     local line correct
     line="$(.build/release/train --evaluate "$ckpt" --logits "$base.npy")"
     correct="$(sed -E 's/.*\(([0-9]+)\/[0-9]+\)$/\1/' <<< "$line")"
-    "$ONNX_VENV/bin/python" scripts/check-onnx.py "$base.onnx" "$base.npy" "$TINYCONV_DATA" "$correct"
+    "$ONNX_PY" scripts/check-onnx.py "$base.onnx" "$base.npy" "$TINYCONV_DATA" "$correct"
 }
 check_export "$OUT/run.safetensors"   # the trained LeNet-5 above
 for m in regularized-lenet5 custom custom-1x1-then-pool lenet5-avgpool \
@@ -226,6 +222,9 @@ done
 expect_failure 1 "truncated or not safetensors" .build/release/export "$OUT/broken.safetensors" -o "$OUT/broken.onnx"
 test ! -e "$OUT/broken.onnx"
 expect_failure 64 "does not exist" .build/release/export "$OUT/run.safetensors" -o "$OUT/no-such-folder/model.onnx"
+
+echo "== own nets and images: colour, 47 classes, float32; checked against PyTorch and ONNX Runtime"
+scripts/check-own-data.sh
 
 echo "== distributed training over MPI on localhost (bit-identical to one process; faults)"
 scripts/test-distributed.sh

@@ -8,7 +8,7 @@ import TinyConv
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a CNN on MNIST with SGD + momentum (TinyConv).",
+        abstract: "Train a CNN on MNIST or your own IDX images with SGD + momentum or AdamW (TinyConv).",
         discussion: "Models: lenet5, regularized-lenet5, custom (pool-then-1x1), custom-1x1-then-pool, lenet5-avgpool, or a spec string such as conv5x5x6:same,pool,conv5x5x16,pool,fc120,fc84,fc10 (see docs/model-spec.md).")
 
     @Option(help: "Model name or spec string (default: lenet5). One model: bench compares several.") var model: [String] = []
@@ -23,10 +23,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA (times GAMMA every EPOCHS epochs) or cosine[:WARMUP] (linear warm-up over WARMUP epochs, then cosine to 0 at the last epoch) (default: constant).")
     var schedule: String?
     @OptionGroup var engine: EngineOptions
-    @Option(help: "Folder with the four MNIST IDX files, gzipped or not (default: $TINYCONV_DATA, else data/mnist).") var data: String?
+    @Option(help: "Folder with the four MNIST IDX files, gzipped or not, or your own as train-images.idx, train-labels.idx, test-images.idx, test-labels.idx (images N x H x W [x C], bytes or float32) (default: $TINYCONV_DATA, else data/mnist).") var data: String?
     @Option(parsing: .unconditional, help: "Validation images taken from the end of the training set (default: 5000).") var validation: Int?
     @Option(parsing: .unconditional, help: "Use only the first N training images, the --validation ones included (quick runs).") var limit: Int?
     @Option(help: "Write a checkpoint here after every epoch (and on Ctrl-C; without it a stop writes interrupted.safetensors, or interrupted-N.safetensors when that exists, in the current folder).") var checkpoint: String?
+    @Option(help: "Also write the initial weights here, before the first step (to start another engine from the same point).") var initialCheckpoint: String?
     @Option(help: "Resume from this checkpoint (--threads and --scheduler default to its own).") var resume: String?
     @Flag(help: "With --resume: continue on data files other than those the checkpoint was trained on.") var allowOtherData = false
     @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
@@ -48,11 +49,12 @@ struct TrainCommand: ParsableCommand {
         }
         if logits != nil && evaluate == nil { throw ValidationError("--logits goes with --evaluate") }
         if allowOtherData && resume == nil { throw ValidationError("--allow-other-data goes with --resume") }
+        if initialCheckpoint != nil && resume != nil { throw ValidationError("--initial-checkpoint writes a new run's starting weights; a --resume run has none") }
         if evaluate != nil {
             let ignored = [("--model", !model.isEmpty), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
                            ("--momentum", momentum != nil), ("--batch-size", engine.batchSize != nil), ("--seed", engine.seed != nil),
                            ("--scheduler", engine.scheduler != nil), ("--validation", validation != nil), ("--limit", limit != nil),
-                           ("--checkpoint", checkpoint != nil), ("--json", json != nil), ("--tune", engine.tune != nil),
+                           ("--checkpoint", checkpoint != nil), ("--json", json != nil), ("--initial-checkpoint", initialCheckpoint != nil), ("--tune", engine.tune != nil),
                            ("--optimizer", optimizer != nil), ("--schedule", schedule != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 throw ValidationError("--evaluate scores a checkpoint as it is: \(ignored.joined(separator: ", ")) cannot be combined with it")
@@ -143,7 +145,7 @@ struct TrainCommand: ParsableCommand {
 
         // Outputs are checked now, not after the first epoch: none may be an input or another output.
         let inputs = (resume.map { [("--resume", $0)] } ?? []) + dataFiles
-        try checkFiles(inputs: inputs, outputs: [("--checkpoint", checkpoint), ("--json", json)],
+        try checkFiles(inputs: inputs, outputs: [("--checkpoint", checkpoint), ("--json", json), ("--initial-checkpoint", initialCheckpoint)],
                        allowedSame: [("--checkpoint", "--resume")])
         let trainedOn = try DataIdentity(paths: dataFiles.map(\.1).filter { FileManager.default.fileExists(atPath: $0) })
         if let recordedData, !allowOtherData, let diff = trainedOn.difference(from: recordedData) {
@@ -173,6 +175,9 @@ struct TrainCommand: ParsableCommand {
         print("data \(dataFolder): \(trainSet.count) train, \(valSet?.count ?? 0) validation, \(test.count) test; batch \(config.batchSize), lr \(config.learningRate), momentum \(config.momentum), seed \(config.seed), \(config.threads) thread(s), \(config.scheduler.rawValue) scheduler, shards of \(config.shardSize), ISA \(ISA.active)")
         if progress.epoch > 0 || progress.step > 0 { print("resuming at epoch \(progress.epoch + 1), step \(progress.step)") }
 
+        if let initialCheckpoint, writes {
+            try Checkpoint.write(initialCheckpoint, network: network, config: config, progress: progress, data: trainedOn)
+        }
         let (choices, _) = try engine.planChoices(for: network, shardSize: config.shardSize, agreement: world)
         let trainer = try Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test, choices: choices)
         trainer.progress = progress

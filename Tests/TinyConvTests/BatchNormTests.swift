@@ -126,6 +126,9 @@ struct BatchNormTests {
         #expect(r.map(\.relu) == [false, true, false, false, true, false, false, true, false])
         #expect(r[1].parameters.map(\.name) == ["weight", "bias", "running_mean", "running_var"])
         #expect(r[1].parameters.map(\.trainable) == [true, true, false, false])
+        // the bias before a bn is frozen at zero (PyTorch: bias=False); the last dense keeps its own
+        #expect(r[0].parameters.map(\.trainable) == [true, false] && r[6].parameters.map(\.trainable) == [true, false])
+        #expect(r[8].parameters.map(\.trainable) == [true, true])
         for bad in ["bn,conv3x3x4,fc10", "conv3x3x4,pool,bn,fc10", "conv3x3x4,bn,bn,fc10"] {
             #expect(throws: SpecError.self, "\(bad)") { try NetworkSpec.parse(bad).resolve() }
         }

@@ -84,6 +84,8 @@ public struct ParameterTensor: Sendable, Equatable {
     /// its gradient is always zero and the update skips it.
     public let trainable: Bool
     public var count: Int { shape.reduce(1, *) }
+    /// The same tensor kept at its initial values: no gradient step, no decay.
+    public var frozen: ParameterTensor { ParameterTensor(name, shape: shape, initializer: initializer, regularized: false, trainable: false) }
 
     public init(_ name: String, shape: [Int], initializer: Initializer, regularized: Bool, trainable: Bool = true) {
         (self.name, self.shape, self.initializer, self.regularized, self.trainable) = (name, shape, initializer, regularized, trainable)

@@ -80,8 +80,14 @@ extension NetworkSpec {
             let nextTakes = i + 1 < layers.count && layers[i + 1].takesPreviousReLU
             let relu = unit.takesPreviousReLU ? layers[i - 1].fusesReLU(isOutputLayer: i - 1 == output)
                 : unit.fusesReLU(isOutputLayer: i == output) && !nextTakes
+            // Its bias is frozen at zero: the normalization subtracts the channel mean, so the bias
+            // has no effect and a zero true gradient (only rounding noise, which AdamW would turn
+            // into steps of about lr); PyTorch nets write such a layer with bias=False.
+            let parameters = unit.parameters(input: shape, output: next).map {
+                nextTakes && $0.name == "bias" ? $0.frozen : $0
+            }
             out.append(ResolvedLayer(index: i, name: "\(prefix)\(counts[prefix]!)", unit: unit, input: shape, output: next,
-                                     relu: relu, parameters: unit.parameters(input: shape, output: next)))
+                                     relu: relu, parameters: parameters))
             shape = next
         }
         let parameters = out.reduce(0) { $0 + $1.parameterCount }
