@@ -2,7 +2,7 @@
 # Distributed training on localhost (called by scripts/test.sh, after a release build of train):
 #   1. mpirun -np 2 and -np 3 with 1 thread each give the same weight bits as one process with
 #      2 and 3 threads, after an epoch on 500 MNIST images, for LeNet-5, Regularized LeNet-5
-#      (dropout) and Custom;
+#      (dropout), Custom and a LeNet-5 with batch norm trained by AdamW;
 #   2. a P=2 checkpoint resumed at P=1 and P=3 ends bit-identical to an uninterrupted run;
 #   3. a killed rank ends the job non-zero within 30 s with the rank named, and the last
 #      checkpoint still loads; a stopped (hung) rank makes the others stop with one line;
@@ -16,12 +16,14 @@ trap 'rm -rf "$OUT"' EXIT
 TRAIN=.build/release/train
 RUN=(--limit 500 --validation 0 --seed 11)
 same_tensors() { python3 scripts/same-tensors.py "$1" "$2"; }  # the same tensor bytes, metadata aside
-for m in lenet5 regularized-lenet5 custom; do
+# (the last: batch norm, whose minibatch statistics are summed across ranks, with AdamW)
+for m in lenet5 regularized-lenet5 custom \
+         "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --optimizer adamw --lr 0.001 --schedule cosine"; do
     for p in 2 3; do
         $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads $p --checkpoint "$OUT/one.safetensors" > /dev/null
         scripts/mpirun.sh -np $p $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/mpi.safetensors" > "$OUT/mpi.log"
         same_tensors "$OUT/one.safetensors" "$OUT/mpi.safetensors"
-        echo "distributed: $m: $p ranks x 1 thread == 1 process x $p threads, bit for bit"
+        echo "distributed: ${m%% *}: $p ranks x 1 thread == 1 process x $p threads, bit for bit"
     done
 done
 
