@@ -6,7 +6,7 @@
 # seed corpus in Fuzz/corpus/ (copied: the repository's corpus is not changed). A crash,
 # a leak or an out-of-memory fails the run and leaves the input in .build-fuzz/findings/;
 # a finding is fixed with the input added to Fuzz/corpus/ and a regression test beside the
-# reader's tests (none found so far: docs/trust.md).
+# reader's tests (docs/trust.md lists the findings).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

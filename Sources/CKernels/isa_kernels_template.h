@@ -661,25 +661,41 @@ static void TC_FN(adamw)(size_t count, float lr, float beta1, float beta2, float
 #undef TC_ADAMW_STEP
 
 // ---- batch normalization, channels in vectors (a masked tail for the last), rows in order
+// The reductions keep four partial sums (rows r mod 4) and add them as (0 + 1) + (2 + 3): with
+// few channels (LeNet-5's 6) a row is one vector, and a single accumulator would wait on the
+// add latency every row.
 #define TC_BN_CHANNELS(c, ...)                                       \
     for (int ch = 0; ch < (c); ch += TC_VW) {                         \
         const int lanes = (c) - ch;                                   \
         __VA_ARGS__                                                   \
     }
+// acc_k += TERM(r) over rows, four chains; TERM reads row r (a vf expression of r)
+#define TC_BN_SUM4(acc, rows, TERM)                                  \
+    vf acc##0 = (vf){0}, acc##1 = (vf){0}, acc##2 = (vf){0}, acc##3 = (vf){0}; \
+    {                                                                 \
+        size_t r = 0;                                                 \
+        for (; r + 4 <= (rows); r += 4) {                             \
+            acc##0 += TERM(r);                                        \
+            acc##1 += TERM(r + 1);                                    \
+            acc##2 += TERM(r + 2);                                    \
+            acc##3 += TERM(r + 3);                                    \
+        }                                                             \
+        for (; r < (rows); r++) acc##0 += TERM(r);                    \
+    }                                                                 \
+    const vf acc = (acc##0 + acc##1) + (acc##2 + acc##3);
+#define TC_BN_X(r) LDC(x + (r) * (size_t)c + ch)
+#define TC_BN_DY(r) LDC(dy + (r) * (size_t)c + ch)
+#define TC_BN_SQ(r) ((TC_BN_X(r) - m) * (TC_BN_X(r) - m))
+#define TC_BN_DY_XHAT(r) (TC_BN_DY(r) * ((TC_BN_X(r) - m) * is))
 static void TC_FN(bn_sums)(size_t rows, int c, const float *x, float *s) {
     TC_BN_CHANNELS(c,
-        vf acc = (vf){0};
-        for (size_t r = 0; r < rows; r++) acc += LDC(x + r * (size_t)c + ch);
+        TC_BN_SUM4(acc, rows, TC_BN_X)
         STC(s + ch, acc);)
 }
 static void TC_FN(bn_squares)(size_t rows, int c, const float *x, const float *mean, float *s) {
     TC_BN_CHANNELS(c,
         const vf m = LDC(mean + ch);
-        vf acc = (vf){0};
-        for (size_t r = 0; r < rows; r++) {
-            const vf d = LDC(x + r * (size_t)c + ch) - m;
-            acc += d * d;
-        }
+        TC_BN_SUM4(acc, rows, TC_BN_SQ)
         STC(s + ch, acc);)
 }
 static void TC_FN(bn_normalize)(size_t rows, int c, const float *x, const float *mean, const float *scale,
@@ -696,14 +712,18 @@ static void TC_FN(bn_backward_sums)(size_t rows, int c, const float *x, const fl
                                     const float *dy, float *g1, float *g2) {
     TC_BN_CHANNELS(c,
         const vf m = LDC(mean + ch), is = LDC(inv_std + ch);
-        vf a1 = (vf){0}, a2 = (vf){0};
-        for (size_t r = 0; r < rows; r++) {
-            const vf d = LDC(dy + r * (size_t)c + ch);
-            a1 += d;
-            a2 += d * ((LDC(x + r * (size_t)c + ch) - m) * is);
+        vf p0 = (vf){0}, p1 = (vf){0}, p2 = (vf){0}, p3 = (vf){0};  // sum dy, chains r mod 4
+        vf q0 = (vf){0}, q1 = (vf){0}, q2 = (vf){0}, q3 = (vf){0};  // sum dy * xhat
+        size_t r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            p0 += TC_BN_DY(r); q0 += TC_BN_DY_XHAT(r);
+            p1 += TC_BN_DY(r + 1); q1 += TC_BN_DY_XHAT(r + 1);
+            p2 += TC_BN_DY(r + 2); q2 += TC_BN_DY_XHAT(r + 2);
+            p3 += TC_BN_DY(r + 3); q3 += TC_BN_DY_XHAT(r + 3);
         }
-        STC(g1 + ch, a1);
-        STC(g2 + ch, a2);)
+        for (; r < rows; r++) { p0 += TC_BN_DY(r); q0 += TC_BN_DY_XHAT(r); }
+        STC(g1 + ch, (p0 + p1) + (p2 + p3));
+        STC(g2 + ch, (q0 + q1) + (q2 + q3));)
 }
 static void TC_FN(bn_backward_data)(size_t rows, int c, const float *x, const float *mean, const float *inv_std,
                                     const float *k, const float *g1, const float *g2, float inv_n, const float *dy,
@@ -717,6 +737,11 @@ static void TC_FN(bn_backward_data)(size_t rows, int c, const float *x, const fl
         })
 }
 #undef TC_BN_CHANNELS
+#undef TC_BN_SUM4
+#undef TC_BN_X
+#undef TC_BN_DY
+#undef TC_BN_SQ
+#undef TC_BN_DY_XHAT
 
 static void TC_FN(add)(size_t count, const float *a, const float *b, float *dst) {
     size_t i = 0;

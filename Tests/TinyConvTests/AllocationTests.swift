@@ -8,8 +8,10 @@ import Testing
 /// Allocation`): unoptimized Swift boxes closure contexts that release builds keep on the stack.
 @Suite("Allocation-free steps")
 struct AllocationTests {
-    @Test("a Dispatch training step allocates nothing once warm, for every zoo model", arguments: ModelZoo.named.map(\.name))
-    func noAllocations(_ model: String) throws {
+    @Test("a Dispatch training step allocates nothing once warm: every zoo model (SGD), a bn net (AdamW)",
+          arguments: ModelZoo.named.map { ($0.name, OptimizerSettings.Kind.sgd) } + [(BatchNormTests.spec, .adamw)])
+    func noAllocations(_ c: (model: String, optimizer: OptimizerSettings.Kind)) throws {
+        let model = c.model
         guard tc_test_malloc_calls() >= 0 else {  // under a sanitizer: its runtime owns malloc
             print("allocation check: skipped under a sanitizer (its runtime owns malloc)")
             return
@@ -22,12 +24,15 @@ struct AllocationTests {
         let s = try MinibatchScheduler(network: net, maxBatch: 32, shardSize: 8, threads: 2)
         let data = syntheticData(count: 32, seed: 3)
         let idx = (0..<Int32(32)).map { $0 }
-        let hyper = MinibatchScheduler.Hyperparameters(learningRate: 0.01, momentum: 0.9, l2: net.spec.l2)
+        var optimizer = OptimizerSettings()
+        optimizer.kind = c.optimizer
+        var hyper = MinibatchScheduler.Hyperparameters(learningRate: 0.01, momentum: 0.9, l2: net.spec.l2, optimizer: optimizer)
         try data.images.withUnsafeBufferPointer { img in
             try data.labels.withUnsafeBufferPointer { lab in
                 try idx.withUnsafeBufferPointer { ix in
                     func steps(_ n: Int, from: UInt64) {
                         for t in 0..<n {
+                            hyper.adamStep = Int(from) + t + 1
                             _ = s.step(images: img.baseAddress!, labels: lab.baseAddress!, indices: ix.baseAddress!, count: 32,
                                        hyper: hyper, seed: 1, stepIndex: from + UInt64(t))
                         }

@@ -103,6 +103,16 @@ struct IDXReaderTests {
         }
     }
 
+    @Test("float32 files: the fuzzer's one-element file, and a rank-4 image set, read as floats")
+    func float32Files() throws {
+        let one = try IDXReader.parse(Data([0, 0, 0x0d, 1, 0, 0, 0, 1, 0x2a, 0x2e, 0x02, 0x03]), path: "f.idx", ranks: [1])
+        #expect(one.dimensions == [1] && one.bytes.isEmpty && one.floats == [Float(bitPattern: 0x2a2e_0203)])
+        var four = Data([0, 0, 0x0d, 4])
+        for d in [2, 2, 3, 2] as [UInt32] { withUnsafeBytes(of: d.bigEndian) { four.append(contentsOf: $0) } }
+        for i in 0..<24 { withUnsafeBytes(of: (Float(i) * 0.25).bitPattern.bigEndian) { four.append(contentsOf: $0) } }
+        let t = try IDXReader.parse(four, path: "f.idx", ranks: [3, 4])
+        #expect(t.dimensions == [2, 2, 3, 2] && t.floats == (0..<24).map { Float($0) * 0.25 })
+    }
     @Test("empty file") func empty() { #expect(error(Data()) == "empty file") }
     @Test("truncated header") func truncatedHeader() {
         #expect(error(Data([0, 0, 8])).hasPrefix("truncated header"))
