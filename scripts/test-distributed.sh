@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Distributed training on localhost (called by scripts/test.sh, after a release build of train):
 #   1. mpirun -np 2 and -np 3 with 1 thread each give the same weight bits as one process with
-#      2 and 3 threads, after an epoch on 500 MNIST images, for LeNet-5, Regularized LeNet-5
-#      (dropout), Custom and a LeNet-5 with batch norm trained by AdamW;
+#      2 and 3 threads, after an epoch on 500 MNIST images (the last batch 20 images: 3 shards),
+#      for LeNet-5, Regularized LeNet-5 (dropout), Custom and a LeNet-5 with batch norm trained
+#      by AdamW, with the tree exchange (the default); LeNet-5 and the bn net also at -np 4, 5
+#      and 8 (oversubscribed; 5 takes uneven shares, 8 leaves ranks idle on the last batch),
+#      and with the gather exchange, whose traffic bench prints against its formula;
 #   2. a P=2 checkpoint resumed at P=1 and P=3 ends bit-identical to an uninterrupted run;
 #   3. a killed rank ends the job non-zero within 30 s with the rank named, and the last
 #      checkpoint still loads; a stopped (hung) rank makes the others stop with one line;
@@ -25,6 +28,32 @@ for m in lenet5 regularized-lenet5 custom \
         same_tensors "$OUT/one.safetensors" "$OUT/mpi.safetensors"
         echo "distributed: ${m%% *}: $p ranks x 1 thread == 1 process x $p threads, bit for bit"
     done
+done
+for m in lenet5 "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --optimizer adamw --lr 0.001 --schedule cosine"; do
+    $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/one.safetensors" > /dev/null
+    for p in 2 4 5 8; do
+        for exchange in tree gather; do
+            [[ $exchange == tree && $p == 2 ]] && continue  # done above
+            scripts/mpirun.sh -np $p $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --exchange $exchange \
+                --checkpoint "$OUT/mpi.safetensors" > "$OUT/mpi.log"
+            same_tensors "$OUT/one.safetensors" "$OUT/mpi.safetensors"
+        done
+    done
+    echo "distributed: ${m%% *}: 2, 4, 5 and 8 ranks, tree and gather exchanges == 1 process, bit for bit"
+done
+# the traffic each rank counts, against the formula (docs/distributed.md)
+for exchange in tree gather; do
+    scripts/mpirun.sh -np 4 .build/release/bench --model lenet5 --threads 1 --batch-size 128 --repeats 6 --steps 2 --warmup 1 \
+        --no-profile --exchange $exchange > /dev/null 2> "$OUT/traffic.log"
+    python3 - "$OUT/traffic.log" <<'PY'
+import re, sys
+lines = [l for l in open(sys.argv[1]) if "bytes received per step" in l]
+assert len(lines) == 4, lines
+for l in lines:
+    got, formula = (int(x) for x in re.search(r"exchange, (\d+) bytes received per step \(formula (\d+)", l).groups())
+    assert got == formula, l
+print("distributed: traffic as the formula says on all 4 ranks:", lines[0].strip())
+PY
 done
 
 $TRAIN --model custom "${RUN[@]}" --epochs 1 --threads 2 --tune off --checkpoint "$OUT/off.safetensors" > /dev/null

@@ -58,6 +58,19 @@ public struct BenchReport: Codable {
     public var variants: [VariantResult]
     /// The tuner's line per variant (what was measured, what came from wisdom); absent with --tune off.
     public var tuning: [String]?
+    /// Under mpirun: the bytes rank 0 received per step against the algorithm's formula; absent otherwise.
+    public var traffic: [Traffic]?
+    public struct Traffic: Codable {
+        public var variant: String
+        public var rank: Int, ranks: Int
+        public var algorithm: String
+        public var bytesPerStep: Int
+        public var formulaBytesPerStep: Int
+        public init(variant: String, rank: Int, ranks: Int, algorithm: String, bytesPerStep: Int, formulaBytesPerStep: Int) {
+            (self.variant, self.rank, self.ranks, self.algorithm) = (variant, rank, ranks, algorithm)
+            (self.bytesPerStep, self.formulaBytesPerStep) = (bytesPerStep, formulaBytesPerStep)
+        }
+    }
     public var comparisons: [Comparison]
     public var noisy: Bool
 

@@ -65,7 +65,7 @@ public final class StepBenchmark {
     }
 
     /// Runs `count` steps of variant v (training steps, or forward passes with --inference).
-    func runSteps(_ v: Variant, count: Int) {
+    public func runSteps(_ v: Variant, count: Int) {
         let hyper = MinibatchScheduler.Hyperparameters(learningRate: 0.01, momentum: 0.9, l2: v.network.spec.l2)
         v.data.images.withUnsafeBufferPointer { img in
             v.data.labels.withUnsafeBufferPointer { lab in

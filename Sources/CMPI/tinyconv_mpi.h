@@ -49,6 +49,20 @@ static inline int tc_mpi_allgatherv_in_place(void *buf, const int *counts, const
     return tc_mpi_wait(&request, timeout);
 }
 
+/// `bytes` bytes to rank `to` (tag 7: the tree exchange's only message kind).
+static inline int tc_mpi_send(const void *buf, int bytes, int to, double timeout) {
+    MPI_Request request;
+    if (MPI_Isend(buf, bytes, MPI_BYTE, to, 7, MPI_COMM_WORLD, &request) != MPI_SUCCESS) return TC_MPI_ERROR;
+    return tc_mpi_wait(&request, timeout);
+}
+
+/// `bytes` bytes from rank `from` into buf.
+static inline int tc_mpi_receive(void *buf, int bytes, int from, double timeout) {
+    MPI_Request request;
+    if (MPI_Irecv(buf, bytes, MPI_BYTE, from, 7, MPI_COMM_WORLD, &request) != MPI_SUCCESS) return TC_MPI_ERROR;
+    return tc_mpi_wait(&request, timeout);
+}
+
 /// Rank 0's `bytes` bytes at buf, on every rank.
 static inline int tc_mpi_broadcast(void *buf, int bytes, double timeout) {
     MPI_Request request;

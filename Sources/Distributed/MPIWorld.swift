@@ -12,6 +12,10 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
     public let rank: Int
     public let ranks: Int
     public let timeout: Double
+    public let algorithm: GradientExchange
+    public private(set) var bytesReceived = 0
+    var schedules: [Int: TreeSchedule] = [:]  // by shard count: the last batch may have fewer
+    var partitions: [Int: [Range<Int>]] = [:]
     var counts: [Int32] = []
     var displs: [Int32] = []
 
@@ -19,7 +23,8 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
     /// one: then it is a job of one, which computes as a single process does).
     public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
 
-    public init() throws {
+    public init(exchange: GradientExchange = .tree) throws {
+        algorithm = exchange
         var r: Int32 = 0, p: Int32 = 0
         guard tc_mpi_init(&r, &p) == Int32(TC_MPI_OK) else {
             throw TrainingError(message: "mpi: MPI_Init failed (is this an Open MPI job?)")
@@ -29,6 +34,11 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
         counts = Array(repeating: 0, count: ranks)
         displs = Array(repeating: 0, count: ranks)
         timeout = try EnvironmentSettings.mpiTimeout()
+    }
+
+    /// This process's place in an mpirun job, or nil when it was not started by mpirun.
+    public static func join(exchange: GradientExchange?) throws -> MPIWorld? {
+        launchedByMPI ? try MPIWorld(exchange: exchange ?? .tree) : nil
     }
 
     public func finalize() { tc_mpi_finalize() }
@@ -52,16 +62,46 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
         gather(stats, elementBytes: 16, shards: shards, what: "the loss exchange")
     }
 
+    public func exchange(stats: UnsafeMutablePointer<Double>, shards: Int) {
+        gather(stats, elementBytes: 16, shards: shards, what: "the loss exchange")
+    }
+
     public func exchange(statistics: UnsafeMutablePointer<Float>, floatsPerShard: Int, shards: Int) {
         gather(statistics, elementBytes: 4 * floatsPerShard, shards: shards, what: "the batch-statistics exchange")
     }
 
+    public func treeSchedule(_ shards: Int) -> TreeSchedule {
+        if let s = schedules[shards] { return s }
+        let s = TreeSchedule(rank: rank, ranks: ranks, shards: shards)
+        schedules[shards] = s
+        return s
+    }
+
+    public func send(_ floats: UnsafePointer<Float>, count: Int, to r: Int) {
+        check(tc_mpi_send(floats, Int32(4 * count), Int32(r), timeout), "the gradient exchange")
+    }
+
+    public func receive(_ floats: UnsafeMutablePointer<Float>, count: Int, from r: Int) {
+        check(tc_mpi_receive(floats, Int32(4 * count), Int32(r), timeout), "the gradient exchange")
+        bytesReceived += 4 * count
+    }
+
+    public func broadcast(_ floats: UnsafeMutablePointer<Float>, count: Int) {
+        check(tc_mpi_broadcast(floats, Int32(4 * count), timeout), "the gradient broadcast")
+        if !isRoot { bytesReceived += 4 * count }
+    }
+
     /// In place: rank r's shards [lo, hi) of `base` (elementBytes each) go to every rank.
     func gather<T>(_ base: UnsafeMutablePointer<T>, elementBytes: Int, shards: Int, what: String) {
+        if partitions[shards] == nil {
+            partitions[shards] = (0..<ranks).map { ShardPartition.range(rank: $0, ranks: ranks, shards: shards, exchange: algorithm) }
+        }
+        let ranges = partitions[shards]!
         for r in 0..<ranks {  // updated in place: a step allocates nothing here either
-            let range = ShardPartition.range(rank: r, ranks: ranks, shards: shards)
+            let range = ranges[r]
             counts[r] = Int32(range.count * elementBytes)
             displs[r] = Int32(range.lowerBound * elementBytes)
+            if r != rank { bytesReceived += range.count * elementBytes }
         }
         // in place (MPI_IN_PLACE, a macro only the C shim can name): each rank's part is already there
         let code = counts.withUnsafeBufferPointer { c in

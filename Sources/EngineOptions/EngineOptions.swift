@@ -11,6 +11,7 @@ extension ISA: ExpressibleByArgument {
 extension SchedulerBackend: ExpressibleByArgument {}
 extension KernelTuner.Mode: ExpressibleByArgument {}
 extension OptimizerSettings.Kind: ExpressibleByArgument {}
+extension GradientExchange: ExpressibleByArgument {}
 
 /// The ISA choice, shared by every command that runs kernels: `--isa`, else
 /// TINYCONV_ISA, else the widest the CPU has. A bad name or an ISA the CPU lacks is a
@@ -60,6 +61,8 @@ public struct EngineOptions: ParsableArguments {
     @OptionGroup public var isaOption: ISAOption
     @Option(help: "Kernel choices (tiles, blocking, direct or GEMM, fused or not): auto (measured on first use on this CPU, then remembered in the wisdom file), off (the fixed shape rules), fresh (measure again). Results are the same bits either way.")
     public var tune: KernelTuner.Mode?
+    @Option(help: "Under mpirun, how ranks combine gradients: tree (each rank sums its part of the reduction tree; traffic does not grow with the batch) or gather (every rank receives every shard's gradients). The same bits either way (default: tree).")
+    public var exchange: GradientExchange?
 
     public func validate() throws {
         if let b = batchSize, !(1...TrainingConfig.maxBatchSize).contains(b) {

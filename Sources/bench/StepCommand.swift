@@ -56,7 +56,7 @@ struct StepCommand: ParsableCommand {
         // Under mpirun every rank runs the same interleaved steps as one data-parallel job;
         // rank 0 prints the report (its exchange row is the wait for the others' gradients),
         // each rank prints its own compute and exchange times per step to stderr.
-        let world = MPIWorld.launchedByMPI ? try MPIWorld() : nil
+        let world = try MPIWorld.join(exchange: engine.exchange)
         if let world, world.rank != 0 {
             let null = open("/dev/null", O_WRONLY)
             if null >= 0 { dup2(null, STDOUT_FILENO); close(null) }
@@ -92,9 +92,23 @@ struct StepCommand: ParsableCommand {
         }
         if let world {
             for v in bench.variants { v.scheduler.distributed = world }
-            print("distributed: \(world.ranks) ranks, \(threads) thread(s) each; rank r computes shards [S*r/P, S*(r+1)/P) of each step")
+            print("distributed: \(world.ranks) ranks, \(threads) thread(s) each; \(world.algorithm.summary)")
         }
         bench.run()
+        var traffic: [BenchReport.Traffic] = []
+        if let world {
+            // What this rank received in a step (counted by the exchange), against the formula.
+            let shards = (batchSize + shardSize - 1) / shardSize
+            for v in bench.variants {
+                let before = world.bytesReceived
+                bench.runSteps(v, count: 3)
+                let measured = (world.bytesReceived - before) / 3
+                let formula = world.bytesPerStep(parameters: v.network.parameterCount, shards: shards)
+                traffic.append(.init(variant: v.name, rank: world.rank, ranks: world.ranks, algorithm: world.algorithm.rawValue,
+                                     bytesPerStep: measured, formulaBytesPerStep: formula))
+                FileHandle.standardError.write(Data("rank \(world.rank) of \(world.ranks), \(v.name): \(world.algorithm.rawValue) exchange, \(measured) bytes received per step (formula \(formula); batch statistics aside)\n".utf8))
+            }
+        }
         if let world, options.profile {
             for (i, v) in bench.variants.enumerated() {
                 let p = bench.profilers[i], steps = Double(max(bench.profiledSteps, 1))
@@ -105,8 +119,8 @@ struct StepCommand: ParsableCommand {
                 }
                 compute += Double(p.total(.gather) + p.total(.loss) + p.total(.optimizer)) / 1e6 / steps
                 let shards = (batchSize + shardSize - 1) / shardSize
-                let mine = ShardPartition.range(rank: world.rank, ranks: world.ranks, shards: shards).count
-                let bytes = 4 * v.network.parameterCount * (shards - mine) + 16 * (shards - mine)
+                let mine = world.localShards(shards).count
+                let bytes = world.bytesPerStep(parameters: v.network.parameterCount, shards: shards)
                 FileHandle.standardError.write(Data(String(format: "rank %d of %d, %@: compute %.3f ms CPU per step (%d of %d shards), exchange %.3f ms per step, %d bytes received per step\n",
                                                            world.rank, world.ranks, v.name, compute, mine, shards, exchange, bytes).utf8))
             }
@@ -123,7 +137,7 @@ struct StepCommand: ParsableCommand {
             jobPeak = hostPeak * Double(world.ranks) / Double(local)
             // This rank's profile covers its own shards only: its FLOPs are its samples'.
             let shards = (batchSize + shardSize - 1) / shardSize
-            samplesPerStep = ShardPartition.range(rank: world.rank, ranks: world.ranks, shards: shards)
+            samplesPerStep = world.localShards(shards)
                 .reduce(0) { $0 + min(shardSize, batchSize - $1 * shardSize) }
         }
         print(String(format: "measured peak, best of %d probes (start and end): %.1f GFLOP/s on one core, %.1f on %d threads%@",
@@ -132,6 +146,7 @@ struct StepCommand: ParsableCommand {
         var report = BenchReport(bench, machine: machine, singleCorePeak: peaks.singleCore, machinePeak: jobPeak,
                                  profiledSamplesPerStep: samplesPerStep)
         report.tuning = tuning.isEmpty ? nil : tuning
+        report.traffic = traffic.isEmpty ? nil : traffic
         printReport(report)
         if let json { try report.writeJSON(to: json) }
         if let csv { try AtomicFile.write(report.csv(), to: csv) }

@@ -66,7 +66,7 @@ struct TrainCommand: ParsableCommand {
         Interrupt.install()  // first thing: a signal during start-up or loading is kept too
         try checkEnvironment()
         // Under mpirun: join the job; rank 0 alone prints and writes files (docs/distributed.md).
-        let world = MPIWorld.launchedByMPI ? try MPIWorld() : nil
+        let world = try MPIWorld.join(exchange: engine.exchange)
         if let world, world.rank != 0 {  // only rank 0 prints: point the others' stdout at /dev/null
             let null = open("/dev/null", O_WRONLY)
             if null >= 0 { dup2(null, STDOUT_FILENO); close(null) }
@@ -182,7 +182,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(config: config, network: network, train: trainSet, validation: valSet, test: test, choices: choices)
         trainer.progress = progress
         trainer.scheduler.distributed = world
-        if let world { print("distributed: \(world.ranks) ranks (mpirun), \(config.threads) thread(s) each; rank r computes shards [S*r/P, S*(r+1)/P) of each step") }
+        if let world { print("distributed: \(world.ranks) ranks (mpirun), \(config.threads) thread(s) each; \(world.algorithm.summary)") }
         let tty = isatty(1) != 0
         let table = EpochTable()
         print(table.header)

@@ -23,6 +23,10 @@ public final class MinibatchScheduler: @unchecked Sendable {
     /// exchange gives every rank all shards' gradients before the update, so each rank runs
     /// the same fixed-tree sum over the same bits: see docs/distributed.md.
     public var distributed: (any ShardExchange)?
+    /// The tree exchange left the summed gradient in the optimizer's buffer (the update skips its sum).
+    var gradientSummed = false
+    var treeScratch: FloatBuffer?
+    let treeSources = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 2)
 
     let slots: [ShardWorkspace]
     /// The step as segments (MinibatchScheduler+Segments.swift): one unless the plan has
@@ -105,6 +109,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
     }
 
     deinit {
+        treeSources.deallocate()
         pool.shutdown()
         shardStats.deallocate()
     }
@@ -156,7 +161,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
         }
     }
 
-    func update(item k: Int) { optimizer.update(item: k, shards: shardCount, hyper: hyper) }
+    func update(item k: Int) { optimizer.update(item: k, shards: gradientSummed ? nil : 0..<shardCount, hyper: hyper) }
 
     // MARK: - steps
 
@@ -175,6 +180,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
         self.hyper = hyper
         self.seed = seed
         self.stepIndex = stepIndex
+        gradientSummed = false
         switch backend {
         case .dispatch: stepDispatch()
         case .openmp:
@@ -202,7 +208,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     // MARK: - Dispatch backend
 
-    enum DispatchPhase { case shards, segment, update }
+    enum DispatchPhase { case shards, segment, localSum, update }
     var dispatchPhase = DispatchPhase.shards
     var dispatchWorkers = 1
 
@@ -219,28 +225,51 @@ public final class MinibatchScheduler: @unchecked Sendable {
     }
 
     func stepDispatch() {
-        if hasBatchStatistics {
-            let mine = distributed.map { ShardPartition.range(rank: $0.rank, ranks: $0.ranks, shards: shardCount) } ?? 0..<shardCount
-            stepSegmentedDispatch(mine)
-            if let d = distributed {
+        let mine = distributed?.localShards(shardCount) ?? 0..<shardCount
+        if hasBatchStatistics { stepSegmentedDispatch(mine) } else { runShardsOnDispatchWorkers(mine) }
+        gradientSummed = false
+        if let d = distributed {
+            switch d.algorithm {
+            case .gather:
                 let t0 = monotonicNanos()
                 d.exchange(gradients: optimizer.shardGradients.pointer, floatsPerShard: network.parameterCount,
                            stats: shardStats, shards: shardCount)
                 if let p = profiler { p.record(worker: 0, slot: p.index(.exchange), start: t0, end: monotonicNanos()) }
+            case .tree:
+                treeExchange(d, mine)
             }
-        } else if let d = distributed {
-            let mine = ShardPartition.range(rank: d.rank, ranks: d.ranks, shards: shardCount)
-            runShardsOnDispatchWorkers(mine)
-            let t0 = monotonicNanos()
-            d.exchange(gradients: optimizer.shardGradients.pointer, floatsPerShard: network.parameterCount,
-                       stats: shardStats, shards: shardCount)
-            if let p = profiler { p.record(worker: 0, slot: p.index(.exchange), start: t0, end: monotonicNanos()) }
-        } else {
-            runShardsOnDispatchWorkers(0..<shardCount)
         }
         dispatchWorkers = min(threads, optimizer.items.count)
         dispatchPhase = .update
         dispatchApply(dispatchWorkers)
+    }
+
+    /// The tree exchange (ShardExchange.swift, TreeSchedule): this rank's node sum on the
+    /// workers, then the node sums along the tree on this thread, then rank 0's total to all.
+    /// Every addition is one the single-process tree makes, in its order: the same bits.
+    private func treeExchange(_ d: any ShardExchange, _ mine: Range<Int>) {
+        if !mine.isEmpty {
+            localShards = mine
+            dispatchWorkers = min(threads, optimizer.items.count)
+            dispatchPhase = .localSum
+            dispatchApply(dispatchWorkers)
+        }
+        let t0 = monotonicNanos()
+        d.exchange(stats: shardStats, shards: shardCount)
+        let n = network.parameterCount, sum = optimizer.gradient.pointer
+        if treeScratch == nil { treeScratch = FloatBuffer(count: n) }  // once per scheduler
+        let right = treeScratch!.pointer
+        treeSources[0] = UnsafePointer(sum)
+        treeSources[1] = UnsafePointer(right)
+        let schedule = d.treeSchedule(shardCount)
+        for r in schedule.receives {
+            d.receive(right, count: n, from: r)
+            GradientSumKernel.sum(count: n, sources: 2, src: treeSources, dst: sum)  // left + right
+        }
+        if let parent = schedule.parent { d.send(sum, count: n, to: parent) }
+        d.broadcast(sum, count: n)
+        gradientSummed = true
+        if let p = profiler { p.record(worker: 0, slot: p.index(.exchange), start: t0, end: monotonicNanos()) }
     }
 
     /// One fork/join of the current phase over the current worker count.
@@ -267,6 +296,11 @@ public final class MinibatchScheduler: @unchecked Sendable {
             while s < localShards.upperBound {
                 for op in segmentOps { run(op, shard: s, slot: slots[s], worker: w) }
                 s += workers
+            }
+        case .localSum:  // this rank's node of the reduction tree, item by item
+            timed(w, .optimizer) {
+                var k = w
+                while k < optimizer.items.count { optimizer.sum(item: k, shards: localShards); k += workers }
             }
         case .update:
             timed(w, .optimizer) {

@@ -42,11 +42,19 @@ final class OptimizerPass: @unchecked Sendable {
 
     deinit { items.forEach { $0.sources.deallocate() } }
 
-    /// Fixed-tree sum of the first `shards` shard gradients and the SGD update, for one item.
-    func update(item k: Int, shards: Int, hyper: MinibatchScheduler.Hyperparameters) {
+    /// Fixed-tree sum of the shard gradients `shards` into the gradient buffer, for one item
+    /// (the whole step's shards, or one rank's node of the tree: the same tree below it).
+    func sum(item k: Int, shards: Range<Int>) {
+        let item = items[k]
+        GradientSumKernel.sum(count: item.range.count, sources: shards.count, src: item.sources + shards.lowerBound,
+                              dst: gradient.pointer + item.range.lowerBound)
+    }
+
+    /// The sum of `shards` (nil: the gradient buffer holds it already) and the update, for one item.
+    func update(item k: Int, shards: Range<Int>?, hyper: MinibatchScheduler.Hyperparameters) {
         let item = items[k]
         let lo = item.range.lowerBound, n = item.range.count
-        GradientSumKernel.sum(count: n, sources: shards, src: item.sources, dst: gradient.pointer + lo)
+        if let shards { sum(item: k, shards: shards) }
         let o = hyper.optimizer
         switch o.kind {
         case .sgd:
