@@ -14,9 +14,10 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- system packages: OpenMP runtime (the openmp backend), zlib headers (gzip IDX),
 # pkg-config (finds zlib and MPI), Open MPI (mpirun and its library: distributed training;
-# `train` links it, and initializes it only under mpirun), python venv (the MNIST fetch), unzip.
+# `train` links it, and initializes it only under mpirun), python venv (the MNIST fetch), unzip,
+# iproute2 (ip, tc: the emulated hosts of scripts/netns-cluster.sh).
 missing=()
-for pkg in libomp-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin unzip; do
+for pkg in libomp-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin unzip iproute2; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi

@@ -6,6 +6,8 @@
 #      by AdamW, with the tree exchange (the default); LeNet-5 and the bn net also at -np 4, 5
 #      and 8 (oversubscribed; 5 takes uneven shares, 8 leaves ranks idle on the last batch),
 #      and with the gather exchange, whose traffic bench prints against its formula;
+#   1b. two emulated hosts (scripts/netns-cluster.sh: network namespaces, TCP over a shaped
+#      link) give the same bits with both exchanges;
 #   2. a P=2 checkpoint resumed at P=1 and P=3 ends bit-identical to an uninterrupted run;
 #   3. a killed rank ends the job non-zero within 30 s with the rank named, and the last
 #      checkpoint still loads; a stopped (hung) rank makes the others stop with one line;
@@ -41,6 +43,19 @@ for m in lenet5 "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --
     done
     echo "distributed: ${m%% *}: 2, 4, 5 and 8 ranks, tree and gather exchanges == 1 process, bit for bit"
 done
+# two emulated hosts: network namespaces, TCP only, over a link shaped to 1 Gbit/s
+scripts/netns-cluster.sh up 2 1gbit > /dev/null
+trap 'scripts/netns-cluster.sh down > /dev/null; rm -rf "$OUT"' EXIT
+$TRAIN --model lenet5 "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/one.safetensors" > /dev/null
+for exchange in tree gather; do
+    scripts/netns-cluster.sh run 2 -np 2 "$ROOT/$TRAIN" --model lenet5 "${RUN[@]}" --epochs 1 --threads 1 --exchange $exchange \
+        --checkpoint "$OUT/hosts.safetensors" > "$OUT/hosts.log"
+    same_tensors "$OUT/one.safetensors" "$OUT/hosts.safetensors"
+done
+scripts/netns-cluster.sh down > /dev/null
+trap 'rm -rf "$OUT"' EXIT
+echo "distributed: 2 emulated hosts over shaped TCP, tree and gather exchanges == 1 process, bit for bit"
+
 # the traffic each rank counts, against the formula (docs/distributed.md)
 for exchange in tree gather; do
     scripts/mpirun.sh -np 4 .build/release/bench --model lenet5 --threads 1 --batch-size 128 --repeats 6 --steps 2 --warmup 1 \
