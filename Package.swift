@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "export", targets: ["export"]),
+        .executable(name: "sweep", targets: ["sweep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,8 +72,16 @@ let package = Package(
             name: "export",
             dependencies: ["ONNXExport", "EngineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Sweeps: a grid of independent training runs spread over local cores or MPI ranks,
+        // each a `train` process with its own folder; resumable; a summary table and curves.
+        .target(name: "Sweep", dependencies: ["TinyConv"]),
+        .executableTarget(
+            name: "sweep",
+            dependencies: ["Sweep", "TinyConv", "BenchHarness", "Distributed", "EngineOptions",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Test support: counts malloc calls in the test binary (steady-state steps allocate nothing).
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
-        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "ONNXExport", "CKernels", "CMallocCounter"]),
+        .testTarget(name: "TinyConvTests", dependencies: ["TinyConv", "BenchHarness", "ONNXExport", "Sweep", "CKernels", "CMallocCounter"]),
     ]
 )

@@ -19,11 +19,13 @@ PINGPONG="$(mktemp -d)/pingpong"
 mpicc -O2 -o "$PINGPONG" scripts/mpi-pingpong.c
 trap 'scripts/netns-cluster.sh down > /dev/null 2>&1 || true' EXIT
 MODELS=(lenet5 custom); BATCHES=(32 128 1024); RANKS=(2 4); EXCHANGES=(tree gather)
-RUNS="$OUT/runs.jsonl"; : > "$RUNS"
+TRANSPORTS=(${TRANSPORTS:-shm 1gbit 10gbit})  # a subset appends to runs.jsonl (set RESUME=1), else it starts over
+RUNS="$OUT/runs.jsonl"; [[ ${RESUME:-0} == 1 ]] || : > "$RUNS"
 echo "{\"cpu\": \"$CPU\", \"cores\": $(nproc), \"date\": \"$(date -u +%FT%TZ)\"}" > "$OUT/machine.json"
 
 # The one-process figures the model starts from: 1 thread, batch 32 (4 shards), per layer.
 for m in "${MODELS[@]}"; do
+    [[ ${RESUME:-0} == 1 && -f "$OUT/one-process_$m.json" ]] && continue
     "$BENCH" --model $m --threads 1 --batch-size 32 --repeats 6 --steps 10 --warmup 3 --tune off --json "$OUT/one-process_$m.json" > /dev/null
 done
 
@@ -33,7 +35,7 @@ launch() {  # transport, ranks, program...
     else "$ROOT/scripts/netns-cluster.sh" run "$p" -np "$p" "$@"; fi
 }
 
-for transport in shm 1gbit 10gbit; do
+for transport in "${TRANSPORTS[@]}"; do
     [[ $transport == shm ]] || scripts/netns-cluster.sh up 4 "$transport" > /dev/null
     (cd /tmp && launch "$transport" 2 "$PINGPONG") > "$OUT/link_$transport.json"
     echo "link $transport: $(cat "$OUT/link_$transport.json")"

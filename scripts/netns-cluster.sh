@@ -17,12 +17,19 @@ command -v ip > /dev/null && command -v tc > /dev/null || { echo "netns-cluster:
 
 down() {
     for ns in $(ip netns list | awk '/^tc[0-9]+/ {print $1}'); do ip netns del "$ns"; done
+    # a namespace lives on while a process is in it (a killed job's daemon): its links go now
+    for link in $(ip -o link show | sed -n 's/^[0-9]*: \(veth[0-9]*\)@.*/\1/p'); do ip link del "$link" 2> /dev/null || true; done
     ip link del "$BRIDGE" 2> /dev/null || true
 }
 
 up() {
     local n="$1" rate="$2"
     [[ $n =~ ^[0-9]+$ ]] && (( n >= 1 && n <= 32 )) || { echo "netns-cluster: hosts must be 1...32, got $n" >&2; exit 64; }
+    local burst
+    burst="$(python3 -c "import re,sys; m = re.fullmatch(r'(\d+)([kmg]?)bit', sys.argv[1].lower())
+if not m: sys.exit('netns-cluster: RATE must look like 1gbit or 500mbit')
+bits = int(m[1]) * {'': 1, 'k': 1e3, 'm': 1e6, 'g': 1e9}[m[2]]
+print(max(16, int(bits / 8 * 1e-3 / 1024)), end='kb')" "$rate")"
     down
     ip link add "$BRIDGE" type bridge
     ip addr add "$PREFIX.254/24" dev "$BRIDGE"
@@ -35,9 +42,12 @@ up() {
         ip -n "$ns" addr add "$PREFIX.$i/24" dev eth0
         ip -n "$ns" link set eth0 up
         ip -n "$ns" link set lo up
-        # both directions of the host's link: out of the host (eth0) and into it (veth$i)
-        tc -n "$ns" qdisc add dev eth0 root tbf rate "$rate" burst 256kb latency 50ms
-        tc qdisc add dev "veth$i" root tbf rate "$rate" burst 256kb latency 50ms
+        # both directions of the host's link: out of the host (eth0) and into it (veth$i); a
+        # bucket of 1 ms of the rate (a smaller one lost half of a 1 Gbit/s rate to the timer's
+        # granularity; a message that fits the bucket passes faster than the rate, so the model
+        # takes its link figures from the ping-pong's 256 KB and 1 MB messages, not the rate)
+        tc -n "$ns" qdisc add dev eth0 root tbf rate "$rate" burst "$burst" latency 50ms
+        tc qdisc add dev "veth$i" root tbf rate "$rate" burst "$burst" latency 50ms
     done
     echo "netns-cluster: $n hosts tc1..tc$n ($PREFIX.1-$n), links shaped to $rate"
 }

@@ -23,7 +23,8 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
     /// one: then it is a job of one, which computes as a single process does).
     public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
 
-    public init(exchange: GradientExchange = .tree) throws {
+    /// timeout: seconds any collective may wait (default TINYCONV_MPI_TIMEOUT, else 20).
+    public init(exchange: GradientExchange = .tree, timeout: Double? = nil) throws {
         algorithm = exchange
         var r: Int32 = 0, p: Int32 = 0
         guard tc_mpi_init(&r, &p) == Int32(TC_MPI_OK) else {
@@ -33,7 +34,7 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
         ranks = Int(p)
         counts = Array(repeating: 0, count: ranks)
         displs = Array(repeating: 0, count: ranks)
-        timeout = try EnvironmentSettings.mpiTimeout()
+        self.timeout = try timeout ?? EnvironmentSettings.mpiTimeout()
     }
 
     /// This process's place in an mpirun job, or nil when it was not started by mpirun.

@@ -1,0 +1,151 @@
+import ArgumentParser
+import BenchHarness
+import Distributed
+import EngineOptions
+@preconcurrency import Glibc
+import Foundation
+import Sweep
+import TinyConv
+
+@main
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Train a grid of independent runs (models x seeds x learning rates x ...) over local cores or MPI ranks.",
+        discussion: """
+        Each run is a `train` process with its own folder under --out (checkpoint, JSON, log). Run again with the same \
+        --out to continue a stopped sweep: finished runs are kept, stopped ones resume from their checkpoints. Under \
+        mpirun, rank r takes runs r, r+P, ...; alone, --jobs runs at a time. At the end: summary.md, summary.json and \
+        curves.svg in --out. Flags after -- go to every run (e.g. -- --limit 10000 --validation 1000).
+        """)
+
+    @Option(help: "Model names or specs (repeatable).") var model: [String] = []
+    @Option(help: "Seeds (repeatable; A-B for a range).") var seed: [String] = []
+    @Option(help: "Learning rates (repeatable).") var lr: [Double] = []
+    @Option(help: "Batch sizes (repeatable).") var batchSize: [Int] = []
+    @Option(help: "Optimizers, sgd or adamw (repeatable).") var optimizer: [String] = []
+    @Option(help: "Learning-rate schedules (repeatable).") var schedule: [String] = []
+    @Option(parsing: .unconditional, help: "Epochs per run (default: 10).") var epochs: Int?
+    @Option(help: "The grid as a JSON file instead of the flags above (docs/sweep.md).") var grid: String?
+    @Flag(help: "The report's comparison: lenet5, regularized-lenet5, custom and custom-1x1-then-pool, 10 epochs, seeds 1-5.")
+    var report = false
+    @Option(help: "The sweep's folder: one subfolder per run, the summary beside them.") var out: String
+    @Option(help: "The data folder every run reads (as train --data).") var data: String?
+    @Option(parsing: .unconditional, help: "Runs at a time in this process (default: the cores this process may use / --threads).")
+    var jobs: Int?
+    @Option(parsing: .unconditional, help: "Threads per run (default: 1; the bits do not depend on it).") var threads: Int?
+    @Flag(help: "Only write the summary of the runs finished so far.") var summaryOnly = false
+    @Argument(parsing: .postTerminator, help: "Flags for every run's train, after --.") var trainFlags: [String] = []
+
+    func validate() throws {
+        if let jobs, !(1...256).contains(jobs) { throw ValidationError("--jobs must be in 1...256, got \(jobs)") }
+        if let threads, !(1...TrainingConfig.maxThreads).contains(threads) {
+            throw ValidationError("--threads must be in 1...\(TrainingConfig.maxThreads), got \(threads)")
+        }
+        let axes = !model.isEmpty || !seed.isEmpty || !lr.isEmpty || !batchSize.isEmpty || !optimizer.isEmpty || !schedule.isEmpty
+        if grid != nil && (report || axes) { throw ValidationError("--grid gives the whole grid: no --report or axis flags with it") }
+        if out.isEmpty { throw ValidationError("--out: the path is empty") }
+    }
+
+    func makeGrid() throws -> SweepGrid {
+        var g: SweepGrid
+        if let grid {
+            guard let bytes = FileManager.default.contents(atPath: grid) else { throw ValidationError("--grid \(grid): cannot be read") }
+            do { g = try JSONDecoder().decode(SweepGrid.self, from: bytes) } catch {
+                throw ValidationError("--grid \(grid): not a sweep grid (\(error))")
+            }
+        } else {
+            g = report ? .report : SweepGrid()
+            if !model.isEmpty { g.model = model }
+            if !seed.isEmpty { g.seed = try seed.flatMap(Self.seeds) }
+            if !lr.isEmpty { g.lr = lr }
+            if !batchSize.isEmpty { g.batchSize = batchSize }
+            if !optimizer.isEmpty { g.optimizer = optimizer }
+            if !schedule.isEmpty { g.schedule = schedule }
+        }
+        if let epochs { g.epochs = epochs }
+        g.train += (data.map { ["--data", $0] } ?? []) + trainFlags
+        do { try g.validate() } catch let e as SweepError { throw ValidationError(e.description) }
+        return g
+    }
+
+    static func seeds(_ text: String) throws -> [UInt64] {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        if parts.count == 2, let a = UInt64(parts[0]), let b = UInt64(parts[1]), a <= b, b - a < 10_000 { return Array(a...b) }
+        guard let s = UInt64(text) else { throw ValidationError("--seed \(text): a number or a range like 1-5") }
+        return [s]
+    }
+
+    func run() throws {
+        Interrupt.install()
+        try checkEnvironment()
+        let grid = try makeGrid()
+        // every rank waits for the slowest at the end: no deadline on that (mpirun ends the
+        // job if a rank dies)
+        let world = MPIWorld.launchedByMPI ? try MPIWorld(timeout: 1e9) : nil
+        defer { world?.finalize() }
+        let rank = world?.rank ?? 0, ranks = world?.ranks ?? 1
+        let runs = grid.runs
+
+        // The folder belongs to one grid: a second sweep into it with another grid is refused.
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let gridPath = out + "/sweep.json"
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let gridJSON = try enc.encode(grid)
+        if let existing = FileManager.default.contents(atPath: gridPath) {
+            guard let old = try? JSONDecoder().decode(SweepGrid.self, from: existing), old == grid else {
+                throw ValidationError("--out \(out) holds another sweep (its sweep.json differs): give another folder")
+            }
+        } else if rank == 0 {
+            try AtomicFile.write(gridJSON, to: gridPath)
+        }
+
+        let threads = self.threads ?? 1
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1))
+        let jobs = self.jobs ?? max(1, cores / threads)
+        let runner = SweepRunner(out: out, train: try Self.trainBinary(), threads: threads, jobs: jobs)
+        if ranks > 1 { runner.log = { print("rank \(rank): \($0)"); fflush(stdout) } }
+        var failures: [SweepRunner.Outcome] = []
+        if !summaryOnly {
+            let mine = runs.enumerated().filter { $0.offset % ranks == rank }.map(\.element)
+            print("sweep: \(runs.count) runs (\(grid.model.count) model(s) x \(grid.seed.count) seed(s)\(runs.count > grid.model.count * grid.seed.count ? " x other axes" : "")), \(grid.epochs) epochs each; " +
+                  (ranks > 1 ? "rank \(rank) of \(ranks) takes \(mine.count), " : "") + "\(jobs) at a time, \(threads) thread(s) each; folder \(out)")
+            fflush(stdout)
+            failures = try runner.run(mine)
+            if Interrupt.requested {
+                print("sweep: \(Interrupt.signalName): stopped; the runs wrote their checkpoints (run the same command to continue)")
+                throw ExitCode(Interrupt.exitCode)
+            }
+            _ = world?.anyRank(false)  // every rank's runs are done
+        }
+        guard rank == 0 else { throw ExitCode(failures.isEmpty ? 0 : 1) }
+
+        let cpu = MachineInfo.current(coresUsed: threads).cpuModel
+        let note = "\(runs.count) runs of \(grid.epochs) epochs on \(cpu); \(ranks > 1 ? "\(ranks) ranks x " : "")\(jobs) run(s) at a time, \(threads) thread(s) each " +
+            "(images/s are per run while sharing the machine). `sweep` wrote this (\(out)/summary.md)."
+        let summary = SweepSummary(runs: runs, folder: runner.folder, note: note)
+        try AtomicFile.write(summary.markdown, to: out + "/summary.md")
+        try AtomicFile.write(try enc.encode(summary), to: out + "/summary.json")
+        let metrics: [(String, (EpochRecord) -> Double?)] = [("training loss", { $0.loss }), ("test accuracy %", { 100 * $0.testAccuracy })]
+        let curves = metrics.map { SweepSummary.meanCurves(runs: runs, folder: runner.folder, metric: $0.1) }
+        let series = curves.first?.map(\.0) ?? []
+        let svg = SVGChart.lineCharts(title: "Sweep: mean over seeds per configuration", panels: metrics.map(\.0), series: series,
+                                      points: curves.map { $0.map(\.1) })
+        try AtomicFile.write(svg, to: out + "/curves.svg")
+        print(summary.markdown, terminator: "")
+        print("written: \(out)/summary.md, summary.json, curves.svg")
+        for f in failures { FileHandle.standardError.write(Data("sweep: error: run \(f.run) failed (exit \(f.status))\n".utf8)) }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The train binary beside this one (they are built together).
+    static func trainBinary() throws -> String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("train").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw ValidationError("no train binary beside sweep (\(path)): build it (swift build -c release --product train)")
+        }
+        return path
+    }
+}
