@@ -50,8 +50,8 @@ struct SweepTests {
         e=""; i=1; while [ $i -le $epochs ]; do
           e="$e{\\"epoch\\": $i, \\"loss\\": 1, \\"trainAccuracy\\": 0.5, \\"testLoss\\": 1, \\"testAccuracy\\": 0.9$seed, \\"seconds\\": 1, \\"imagesPerSecond\\": 100}"
           [ $i -lt $epochs ] && e="$e,"; i=$((i+1)); done
-        printf '{"tool": "tinyconv-train", "schemaVersion": 1, "config": %s, "parameters": 1, "weights": 1, "isa": "x", "epochs": [%s], "testAccuracyAtBestValidation": 0.9$seed}' \
-          "$(cat "\(dir)/config.json")" "$e" > "$json"
+        printf '{"tool": "tinyconv-train", "schemaVersion": 1, "config": %s, "parameters": 1, "weights": 1, "isa": "x", "epochs": [%s], "testAccuracyAtBestValidation": %s}' \
+          "$(cat "\(dir)/config.json")" "$e" "0.9$seed" > "$json"
         """.write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o755)
         try String(data: try JSONEncoder().encode(TrainingConfig()), encoding: .utf8)!.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
@@ -79,7 +79,8 @@ struct SweepTests {
         #expect(failures.map(\.run) == ["lenet5_seed13"] && failures.first?.status == 3)
         let calls = try String(contentsOfFile: dir + "/calls", encoding: .utf8).split(separator: "\n").sorted()
         #expect(calls == ["1 no", "13 no", "2 yes", "3 no"])
-        #expect(g.runs.prefix(3).allSatisfy { runner.state($0) == .finished })
+        #expect(g.runs.prefix(3).allSatisfy { runner.state($0) == .finished },
+                "\((try? String(contentsOfFile: out + "/lenet5_seed1/run.json", encoding: .utf8)) ?? "no run.json")")
         // again: nothing finished runs again; the failed one is tried again
         _ = try runner.run(g.runs)
         let again = try String(contentsOfFile: dir + "/calls", encoding: .utf8).split(separator: "\n")
