@@ -226,6 +226,10 @@ expect_failure 64 "does not exist" .build/release/export "$OUT/run.safetensors" 
 echo "== own nets and images: colour, 47 classes, float32; checked against PyTorch and ONNX Runtime"
 scripts/check-own-data.sh
 
+echo "== sweep: a grid of runs, stopped and continued, locally and over MPI ranks"
+swift build -c release --product sweep
+scripts/check-sweep.sh
+
 echo "== distributed training over MPI on localhost (bit-identical to one process; faults)"
 scripts/test-distributed.sh
 

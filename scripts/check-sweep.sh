@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# sweep, end to end on MNIST (run by scripts/test.sh after its release builds of train and sweep):
+#   1. a local sweep (2 models x 2 seeds, 2 runs at a time) stopped by SIGTERM while its runs
+#      train: they write checkpoints, the sweep exits 143; the same command continues it: the
+#      stopped runs resume, nothing finished runs again, and a run's weights equal a direct
+#      `train` with the same flags, bit for bit;
+#   2. the same grid under mpirun -np 2 (ranks take alternate runs) gives the same summary;
+#   3. bad input: another grid into the same folder, a bad seed range, a fixed flag the sweep owns.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SWEEP=.build/release/sweep TRAIN=.build/release/train
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+GRID=(--model lenet5 --model regularized-lenet5 --seed 1-2 --epochs 2 --jobs 2)
+FIXED=(-- --limit 12000 --validation 1000)
+
+# 1. stop while the first runs train (their first epoch line is out), then continue
+$SWEEP "${GRID[@]}" --out "$OUT/local" "${FIXED[@]}" > "$OUT/first.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+    grep -qs "^    1 " "$OUT/local/lenet5_seed1/train.log" && break
+    sleep 0.05
+done
+kill -TERM $pid
+set +e; wait $pid; code=$?; set -e
+[[ $code -eq 143 ]] || { echo "sweep: SIGTERM gave exit $code, expected 143"; cat "$OUT/first.log"; exit 1; }
+grep -q "stopped; the runs wrote their checkpoints" "$OUT/first.log"
+test -f "$OUT/local/lenet5_seed1/checkpoint.safetensors"
+$SWEEP "${GRID[@]}" --out "$OUT/local" "${FIXED[@]}" > "$OUT/second.log"
+grep -q "resuming lenet5_seed1" "$OUT/second.log"
+finished="$(ls -l --time-style=+%s.%N "$OUT"/local/*/run.json)"
+$SWEEP "${GRID[@]}" --out "$OUT/local" "${FIXED[@]}" > "$OUT/third.log"
+grep -q "4 of 4 runs already finished" "$OUT/third.log"
+[[ "$(ls -l --time-style=+%s.%N "$OUT"/local/*/run.json)" == "$finished" ]] || { echo "sweep: a finished run ran again"; exit 1; }
+$TRAIN --model lenet5 --seed 1 --epochs 2 --limit 12000 --validation 1000 --checkpoint "$OUT/direct.safetensors" > /dev/null
+python3 scripts/same-tensors.py "$OUT/direct.safetensors" "$OUT/local/lenet5_seed1/checkpoint.safetensors"
+echo "sweep: stopped by SIGTERM (exit 143), continued: resumed, nothing redone, a run == train with its flags, bit for bit"
+
+# 2. the same grid over two MPI ranks
+scripts/mpirun.sh -np 2 $SWEEP "${GRID[@]}" --jobs 1 --out "$OUT/mpi" "${FIXED[@]}" > "$OUT/mpi.log"
+python3 - "$OUT/local/summary.json" "$OUT/mpi/summary.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+key = lambda s: [(r["configuration"], r["finalTestAccuracy"]) for r in s["rows"]]
+assert key(a) == key(b) and not a["missing"], (key(a), key(b))
+print("sweep: mpirun -np 2 gives the local sweep's accuracies:", [f"{c} {sum(x) / len(x):.4f}" for c, x in key(a)])
+PY
+
+# 3. bad input: a clear error, exit 64, nothing run
+expect_refusal() {  # message part, sweep args...
+    local part="$1"; shift
+    set +e; $SWEEP "$@" > /dev/null 2> "$OUT/err.txt"; local got=$?; set -e
+    [[ $got -eq 64 ]] && grep -qF -- "$part" "$OUT/err.txt" || { echo "sweep $*: exit $got, wanted 64 and '$part':"; cat "$OUT/err.txt"; exit 1; }
+    echo "sweep: bad input: $(head -1 "$OUT/err.txt")"
+}
+expect_refusal "holds another sweep" --model custom --seed 1 --out "$OUT/local"
+expect_refusal "a range like 1-5" --seed 5-x --out "$OUT/bad"
+expect_refusal "may not contain --seed" --out "$OUT/bad" -- --seed 3
