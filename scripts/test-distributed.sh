@@ -3,7 +3,7 @@
 #   1. mpirun -np 2 and -np 3 with 1 thread each give the same weight bits as one process with
 #      2 and 3 threads, after an epoch on 500 MNIST images (the last batch 20 images: 3 shards),
 #      for LeNet-5, Regularized LeNet-5 (dropout), Custom and a LeNet-5 with batch norm trained
-#      by AdamW, with the tree exchange (the default); LeNet-5 and the bn net also at -np 4, 5
+#      by AdamW, with the tree exchange (the default); LeNet-5 and the bn net also at -np 1, 4, 5
 #      and 8 (oversubscribed; 5 takes uneven shares, 8 leaves ranks idle on the last batch),
 #      and with the gather exchange, whose traffic bench prints against its formula;
 #   1b. two emulated hosts (scripts/netns-cluster.sh: network namespaces, TCP over a shaped
@@ -33,7 +33,7 @@ for m in lenet5 regularized-lenet5 custom \
 done
 for m in lenet5 "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --optimizer adamw --lr 0.001 --schedule cosine"; do
     $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/one.safetensors" > /dev/null
-    for p in 2 4 5 8; do
+    for p in 1 2 4 5 8; do
         for exchange in tree gather; do
             [[ $exchange == tree && $p == 2 ]] && continue  # done above
             scripts/mpirun.sh -np $p $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --exchange $exchange \
@@ -41,7 +41,7 @@ for m in lenet5 "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --
             same_tensors "$OUT/one.safetensors" "$OUT/mpi.safetensors"
         done
     done
-    echo "distributed: ${m%% *}: 2, 4, 5 and 8 ranks, tree and gather exchanges == 1 process, bit for bit"
+    echo "distributed: ${m%% *}: 1, 2, 4, 5 and 8 ranks, tree and gather exchanges == 1 process, bit for bit"
 done
 # two emulated hosts: network namespaces, TCP only, over a link shaped to 1 Gbit/s
 scripts/netns-cluster.sh up 2 1gbit > /dev/null
