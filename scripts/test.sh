@@ -24,8 +24,8 @@ export TINYCONV_EXPECT_ISA
 echo "kernel sweeps must cover: $TINYCONV_EXPECT_ISA"
 
 echo "== end-to-end: short real training run on MNIST"
-swift build -c release --product train
-swift build -c release --product bench
+# every tool the checks below call, before the first of them (a clean clone has none)
+for product in train bench export sweep; do swift build -c release --product $product; done
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 .build/release/train --model lenet5 --limit 4000 --validation 500 --epochs 2 --seed 7 \
@@ -202,7 +202,6 @@ echo "kernel tuning: $(head -1 "$OUT/wisdom-note.txt" | cut -c1-90)..."
 python3 scripts/check-shares.py "$OUT/bench.json"
 
 echo "== ONNX export: every zoo model and a spec with every layer kind, checked by onnx and ONNX Runtime"
-swift build -c release --product export
 ONNX_PY="$(scripts/venv.sh onnx "onnx==1.23.2" "onnxruntime==1.32.0" numpy)"
 check_export() {  # checkpoint: export it, score it, compare ONNX Runtime with TinyConv
     local ckpt="$1" base="${1%.safetensors}"
@@ -227,7 +226,6 @@ echo "== own nets and images: colour, 47 classes, float32; checked against PyTor
 scripts/check-own-data.sh
 
 echo "== sweep: a grid of runs, stopped and continued, locally and over MPI ranks"
-swift build -c release --product sweep
 scripts/check-sweep.sh
 
 echo "== distributed training over MPI on localhost (bit-identical to one process; faults)"
