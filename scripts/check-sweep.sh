@@ -3,7 +3,8 @@
 #   1. a local sweep (2 models x 2 seeds, 2 runs at a time) stopped by SIGTERM while its runs
 #      train: they write checkpoints, the sweep exits 143; the same command continues it: the
 #      stopped runs resume, nothing finished runs again, and a run's weights equal a direct
-#      `train` with the same flags, bit for bit;
+#      `train` with the same flags, bit for bit; a checkpoint left an epoch behind its JSON
+#      (a stop between the two writes) resumes to the same bits;
 #   2. the same grid under mpirun -np 2 (ranks take alternate runs) gives the same summary;
 #   3. bad input: another grid into the same folder, a bad seed range, a fixed flag the sweep owns.
 set -euo pipefail
@@ -36,6 +37,14 @@ grep -q "4 of 4 runs already finished" "$OUT/third.log"
 $TRAIN --model lenet5 --seed 1 --epochs 2 --limit 12000 --validation 1000 --checkpoint "$OUT/direct.safetensors" > /dev/null
 python3 scripts/same-tensors.py "$OUT/direct.safetensors" "$OUT/local/lenet5_seed1/checkpoint.safetensors"
 echo "sweep: stopped by SIGTERM (exit 143), continued: resumed, nothing redone, a run == train with its flags, bit for bit"
+# a run stopped between its last JSON and its last checkpoint (train writes the JSON first):
+# its checkpoint is an epoch behind; the sweep resumes it and ends on the same bits
+$TRAIN --model lenet5 --seed 1 --epochs 1 --limit 12000 --validation 1000 --checkpoint "$OUT/local/lenet5_seed1/checkpoint.safetensors" > /dev/null
+$SWEEP "${GRID[@]}" --out "$OUT/local" "${FIXED[@]}" > "$OUT/fourth.log"
+grep -q "3 of 4 runs already finished" "$OUT/fourth.log" && grep -q "resuming lenet5_seed1" "$OUT/fourth.log" \
+    || { echo "sweep: a checkpoint behind its JSON was not resumed"; cat "$OUT/fourth.log"; exit 1; }
+python3 scripts/same-tensors.py "$OUT/direct.safetensors" "$OUT/local/lenet5_seed1/checkpoint.safetensors"
+echo "sweep: a checkpoint one epoch behind its finished JSON resumed to the same bits"
 
 # 2. the same grid over two MPI ranks
 scripts/mpirun.sh -np 2 $SWEEP "${GRID[@]}" --jobs 1 --out "$OUT/mpi" "${FIXED[@]}" > "$OUT/mpi.log"

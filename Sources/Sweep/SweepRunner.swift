@@ -22,14 +22,19 @@ public final class SweepRunner {
 
     public func folder(_ run: SweepRun) -> String { out + "/" + run.name }
 
-    /// Where a run stands, from its folder.
+    /// Where a run stands, from its folder: finished when its JSON records every epoch and its
+    /// checkpoint, if kept, has trained them all. train writes the JSON first, so a run stopped
+    /// between the two has a checkpoint one epoch behind: it resumes and re-trains that epoch to
+    /// the same bits. A folder kept without its checkpoint (runs/report-sweep) is judged by its JSON.
     public func state(_ run: SweepRun) -> State {
-        let dir = folder(run)
+        let dir = folder(run), checkpoint = dir + "/checkpoint.safetensors"
+        let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint)
         if let data = FileManager.default.contents(atPath: dir + "/run.json"),
            let report = try? JSONDecoder().decode(RunReport.self, from: data), report.epochs.count >= run.epochs {
-            return .finished
+            guard hasCheckpoint else { return .finished }
+            if let saved = try? Checkpoint.readContents(checkpoint), saved.progress.epoch >= run.epochs { return .finished }
         }
-        return FileManager.default.fileExists(atPath: dir + "/checkpoint.safetensors") ? .partial : .fresh
+        return hasCheckpoint ? .partial : .fresh
     }
 
     public struct Outcome: Sendable { public var run: String; public var status: Int32 }

@@ -206,11 +206,14 @@ struct TrainCommand: ParsableCommand {
             }
         }, onEpoch: { t in
             guard writes else { return }
-            if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress, data: trainedOn) }
+            // the JSON first: a stop between the two leaves a checkpoint behind its JSON, which a
+            // resume re-trains to the same bits (the other order left a finished checkpoint whose
+            // JSON missed the last epoch, and nothing to resume)
             if let json {
                 try RunReport(config: config, network: network, plan: t.scheduler.plan, history: t.progress.history, best: t.bestEpoch)
                     .write(to: json)
             }
+            if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress, data: trainedOn) }
         })
         if trainer.progress.epoch < config.epochs {  // stopped by a signal (mid-epoch, or in its evaluation)
             if tty { print("\r\u{1B}[K", terminator: "") }

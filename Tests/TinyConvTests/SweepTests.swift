@@ -33,8 +33,8 @@ struct SweepTests {
         #expect(SweepGrid.report.runs.count == 20)
     }
 
-    /// A stand-in for train: writes a run.json with the asked epochs (and a checkpoint file),
-    /// or fails for seed 13; records each call.
+    /// A stand-in for train: writes a run.json with the asked epochs and keeps no checkpoint
+    /// (a folder judged by its JSON), or fails for seed 13; records each call.
     static func fakeTrain(in dir: String) throws -> String {
         let path = dir + "/train"
         try """
@@ -46,7 +46,7 @@ struct SweepTests {
         done
         echo "$seed $resume" >> "\(dir)/calls"
         [ "$seed" = 13 ] && exit 3
-        : > "$ckpt"
+        rm -f "$ckpt"
         e=""; i=1; while [ $i -le $epochs ]; do
           e="$e{\\"epoch\\": $i, \\"loss\\": 1, \\"trainAccuracy\\": 0.5, \\"testLoss\\": 1, \\"testAccuracy\\": 0.9$seed, \\"seconds\\": 1, \\"imagesPerSecond\\": 100}"
           [ $i -lt $epochs ] && e="$e,"; i=$((i+1)); done
@@ -56,6 +56,46 @@ struct SweepTests {
         chmod(path, 0o755)
         try String(data: try JSONEncoder().encode(TrainingConfig()), encoding: .utf8)!.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         return path
+    }
+
+    @Test("state: a finished JSON counts only with a checkpoint that trained every epoch (or none kept)")
+    func stateNeedsTheCheckpoint() throws {
+        let dir = NSTemporaryDirectory() + "tinyconv-sweep-state-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var g = SweepGrid()
+        g.model = ["lenet5"]
+        g.seed = [1]
+        g.epochs = 2
+        let run = try #require(g.runs.first)
+        let runner = SweepRunner(out: dir, train: "/bin/false", threads: 1, jobs: 1)
+        let folder = runner.folder(run)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let record = EpochRecord(epoch: 1, loss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy: 0.9, seconds: 1, imagesPerSecond: 1)
+        var config = TrainingConfig()
+        config.epochs = 2
+        let net = try Network(spec: ModelZoo.spec("lenet5"), seed: 1)
+        func checkpoint(epochs: Int) throws {
+            var p = TrainingProgress()
+            p.epoch = epochs
+            p.history = (0..<epochs).map { var r = record; r.epoch = $0 + 1; return r }
+            try Checkpoint.write(folder + "/checkpoint.safetensors", network: net, config: config, progress: p)
+        }
+        func json(epochs: Int) throws {
+            let history = (0..<epochs).map { var r = record; r.epoch = $0 + 1; return r }
+            try RunReport(config: config, network: net, plan: nil, history: history, best: nil).write(to: folder + "/run.json")
+        }
+        #expect(runner.state(run) == .fresh)
+        try checkpoint(epochs: 1)
+        try json(epochs: 1)
+        #expect(runner.state(run) == .partial)
+        try json(epochs: 2)  // stopped between the last JSON and the last checkpoint
+        #expect(runner.state(run) == .partial)
+        try checkpoint(epochs: 2)
+        #expect(runner.state(run) == .finished)
+        FileManager.default.createFile(atPath: folder + "/checkpoint.safetensors", contents: Data("damaged".utf8))
+        #expect(runner.state(run) == .partial)  // resumed: train then names the damage
+        try FileManager.default.removeItem(atPath: folder + "/checkpoint.safetensors")
+        #expect(runner.state(run) == .finished)  // kept without its weights, as runs/report-sweep
     }
 
     @Test("runs: finished ones are kept, partial ones resume, failures reported, the summary averages seeds")
