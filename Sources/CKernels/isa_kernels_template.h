@@ -424,20 +424,35 @@ static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size
     const size_t cin = (size_t)sh.cin, krow = (size_t)sh.k * cin, image = (size_t)sh.h * sh.w * cin;
     int ox = (int)(r0 % (size_t)wo), oy = (int)((r0 / (size_t)wo) % (size_t)ho);
     const float *img = x + r0 / ((size_t)wo * ho) * image;
+    const size_t vecs = krow / TC_VW, line = (size_t)sh.w * cin;
+    const int tail = (int)(krow % TC_VW);
     for (size_t i = 0; i < rows; i++, d += ldd) {
         const int x0 = ox - sh.pad, kx_lo = x0 < 0 ? -x0 : 0;
         const int kx_hi = x0 + sh.k > sh.w ? sh.w - x0 : sh.k;  // exclusive
+        const int y0 = oy - sh.pad;
         float *dr = d;
-        for (int ky = 0; ky < sh.k; ky++, dr += krow) {
-            const int iy = oy + ky - sh.pad;
-            if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
-                TC_FN(zero_run)(dr, krow);
-                continue;
+        if (kx_lo == 0 && kx_hi == sh.k && y0 >= 0 && y0 + sh.k <= sh.h) {
+            // interior (every row of a valid conv): k runs of k*Cin floats, one line apart, with
+            // the run's vector count and tail mask fixed for the call (the bordered path below
+            // spent more on per-run bookkeeping than on the copy: conv2 of LeNet-5 -6%)
+            const float *src = img + ((size_t)y0 * sh.w + x0) * cin;
+            for (int ky = 0; ky < sh.k; ky++, dr += krow, src += line) {
+                size_t j = 0;
+                for (size_t v = 0; v < vecs; v++, j += TC_VW) st(dr + j, ld(src + j));
+                if (tail) stn(dr + j, ldn(src + j, tail), tail);
             }
-            if (kx_lo > 0) TC_FN(zero_run)(dr, (size_t)kx_lo * cin);
-            TC_FN(copy_run)(dr + (size_t)kx_lo * cin, img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin,
-                            (size_t)(kx_hi - kx_lo) * cin);
-            if (kx_hi < sh.k) TC_FN(zero_run)(dr + (size_t)kx_hi * cin, (size_t)(sh.k - kx_hi) * cin);
+        } else {
+            for (int ky = 0; ky < sh.k; ky++, dr += krow) {
+                const int iy = oy + ky - sh.pad;
+                if (iy < 0 || iy >= sh.h || kx_hi <= kx_lo) {
+                    TC_FN(zero_run)(dr, krow);
+                    continue;
+                }
+                if (kx_lo > 0) TC_FN(zero_run)(dr, (size_t)kx_lo * cin);
+                TC_FN(copy_run)(dr + (size_t)kx_lo * cin, img + ((size_t)iy * sh.w + (x0 + kx_lo)) * cin,
+                                (size_t)(kx_hi - kx_lo) * cin);
+                if (kx_hi < sh.k) TC_FN(zero_run)(dr + (size_t)kx_hi * cin, (size_t)(sh.k - kx_hi) * cin);
+            }
         }
         if (++ox == wo) {
             ox = 0;
