@@ -3,8 +3,8 @@ import Foundation
 import TinyConv
 
 /// Runs a share of a sweep's runs as `train` child processes, `jobs` at a time, each in its
-/// own folder (OUT/NAME: checkpoint.safetensors, run.json, train.log). A run whose run.json
-/// records all its epochs is finished and never run again; one with a checkpoint resumes from
+/// own folder (OUT/NAME: checkpoint.safetensors, run.json, train.log). A finished run (see
+/// `state`) is never run again; one with a checkpoint resumes from
 /// it (bit-identical, as `train --resume` is); a signal to the sweep is passed to its children
 /// (each writes its checkpoint and stops), then the sweep stops.
 public final class SweepRunner {
