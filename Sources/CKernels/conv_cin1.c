@@ -258,12 +258,8 @@ static void conv_backward_weights_cin1_narrow(const tc_isa_kernels *t, tc_conv_s
     for (int n = 0; n < s.n; n++) {
         fill_padded_plane(s, x, n, plane);
         const float *dyn = dy + (size_t)n * ho * wo * co;
-        for (size_t c = 0; c < co; c++)  // contiguous writes, short-stride reads
-            for (int oy = 0; oy < ho; oy++) {
-                float *dst = dyt + c * kpad + (size_t)oy * wp;
-                const float *src = dyn + (size_t)oy * wo * co + c;
-                for (int ox = 0; ox < wo; ox++) dst[ox] = src[(size_t)ox * co];
-            }
+        for (int oy = 0; oy < ho; oy++)  // row oy's [Wo][Cout] to [Cout][Wo] at pitch kpad
+            t->transpose((size_t)wo, co, dyn + (size_t)oy * wo * co, co, dyt + (size_t)oy * wp, kpad);
         t->conv1ch_weight_grad(kpad, plane, dyt, (int)T, koff, s.cout, dw);
     }
 }

@@ -123,6 +123,12 @@ void tc_pack_b(const tc_isa_kernels *t, const tc_panel_source *s, size_t j0, siz
         t->copy_panel(kc, nj, nr_pad, p, s->cs, dst);
         return;
     }
+    if (s->cs == 1 && s->rs > 0) {  // rows of op are contiguous: the panel is their transpose
+        t->transpose(nj, kc, p, (size_t)s->rs, dst, nr_pad);
+        if (nj < nr_pad)
+            for (size_t k = 0; k < kc; k++) memset(dst + k * nr_pad + nj, 0, (nr_pad - nj) * sizeof(float));
+        return;
+    }
     for (size_t j = 0; j < nj; j++) {
         const float *row = p + (ptrdiff_t)j * s->rs;
         for (size_t k = 0; k < kc; k++) dst[k * nr_pad + j] = row[(ptrdiff_t)k * s->cs];
@@ -133,14 +139,18 @@ void tc_pack_b(const tc_isa_kernels *t, const tc_panel_source *s, size_t j0, siz
 
 // ---- A side: rows copied row-major, dst[i*kc + k] = op(i0 + i, k0 + k), zero rows
 // for mi <= i < mr.
-static void rows_strided(const tc_panel_source *s, size_t i0, size_t mi, size_t mr, size_t k0,
-                         size_t kc, float *dst) {
+static void rows_strided(const tc_isa_kernels *t, const tc_panel_source *s, size_t i0, size_t mi, size_t mr,
+                         size_t k0, size_t kc, float *dst) {
     const float *p = s->p + (ptrdiff_t)i0 * s->rs + (ptrdiff_t)k0 * s->cs;
-    for (size_t i = 0; i < mi; i++) {
-        const float *row = p + (ptrdiff_t)i * s->rs;
-        if (s->cs == 1) memcpy(dst + i * kc, row, kc * sizeof(float));
-        else
-            for (size_t k = 0; k < kc; k++) dst[i * kc + k] = row[(ptrdiff_t)k * s->cs];
+    if (s->rs == 1 && s->cs > 1) {  // columns of op are contiguous (dy [rows][Cout] read as dy^T)
+        t->transpose(kc, mi, p, (size_t)s->cs, dst, kc);
+    } else {
+        for (size_t i = 0; i < mi; i++) {
+            const float *row = p + (ptrdiff_t)i * s->rs;
+            if (s->cs == 1) memcpy(dst + i * kc, row, kc * sizeof(float));
+            else
+                for (size_t k = 0; k < kc; k++) dst[i * kc + k] = row[(ptrdiff_t)k * s->cs];
+        }
     }
     if (mi < mr) memset(dst + mi * kc, 0, (mr - mi) * kc * sizeof(float));
 }
@@ -183,7 +193,7 @@ static void rows_im2col(const tc_isa_kernels *t, const tc_panel_source *s, size_
 static void pack_rows(const tc_isa_kernels *t, const tc_panel_source *s, size_t i0, size_t mi, size_t mr,
                       size_t k0, size_t kc, float *dst) {
     if (s->kind == TC_SRC_IM2COL) rows_im2col(t, s, i0, mi, mr, k0, kc, dst);
-    else rows_strided(s, i0, mi, mr, k0, kc, dst);
+    else rows_strided(t, s, i0, mi, mr, k0, kc, dst);
 }
 
 static float relu1(float v) { return v > 0.0f ? v : 0.0f; }

@@ -417,6 +417,57 @@ static void TC_FN(copy_panel)(size_t rows, size_t n, size_t n_pad, const float *
     }
 }
 
+// dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols: the transposed packings (a
+// channels-last gradient read channel-major) in 8x8 blocks through registers, where element
+// by element cost a load and a store each (LeNet-5's conv1 and conv2 weight gradients).
+#if TC_VW >= 8 && defined(__x86_64__)
+// Named registers and unrolled row steps: with an array indexed under runtime bounds the
+// compiler kept the block on the stack and the kernel was no faster than scalar copies.
+static inline void TC_FN(transpose8x8)(const float *s, size_t lds, int m, int n, float *d, size_t ldd) {
+    const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#define TC_TR_LD(i) (m <= (i) ? _mm256_setzero_ps() : n == 8 ? _mm256_loadu_ps(s + (i) * lds) : _mm256_maskload_ps(s + (i) * lds, lanes))
+    const __m256 r0 = TC_TR_LD(0), r1 = TC_TR_LD(1), r2 = TC_TR_LD(2), r3 = TC_TR_LD(3);
+    const __m256 r4 = TC_TR_LD(4), r5 = TC_TR_LD(5), r6 = TC_TR_LD(6), r7 = TC_TR_LD(7);
+#undef TC_TR_LD
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    // column j of the block is row j of the result; only the n live ones are stored, m floats
+    // each (partial rows by plain stores: masked AVX2 stores are microcoded on Zen 2)
+#define TC_TR_ST(j, v)                                                   \
+    if (n > (j)) {                                                       \
+        if (m == 8) {                                                    \
+            _mm256_storeu_ps(d + (j) * ldd, v);                          \
+        } else {                                                         \
+            float row[8];                                                \
+            _mm256_storeu_ps(row, v);                                    \
+            for (int i = 0; i < m; i++) d[(j) * ldd + (size_t)i] = row[i]; \
+        }                                                                \
+    }
+    TC_TR_ST(0, _mm256_permute2f128_ps(u0, u4, 0x20)) TC_TR_ST(1, _mm256_permute2f128_ps(u1, u5, 0x20))
+    TC_TR_ST(2, _mm256_permute2f128_ps(u2, u6, 0x20)) TC_TR_ST(3, _mm256_permute2f128_ps(u3, u7, 0x20))
+    TC_TR_ST(4, _mm256_permute2f128_ps(u0, u4, 0x31)) TC_TR_ST(5, _mm256_permute2f128_ps(u1, u5, 0x31))
+    TC_TR_ST(6, _mm256_permute2f128_ps(u2, u6, 0x31)) TC_TR_ST(7, _mm256_permute2f128_ps(u3, u7, 0x31))
+#undef TC_TR_ST
+}
+#endif
+static void TC_FN(transpose)(size_t rows, size_t cols, const float *src, size_t lds, float *dst, size_t ldd) {
+#if TC_VW >= 8 && defined(__x86_64__)
+    for (size_t i = 0; i < rows; i += 8)
+        for (size_t j = 0; j < cols; j += 8)
+            TC_FN(transpose8x8)(src + i * lds + j, lds, rows - i < 8 ? (int)(rows - i) : 8, cols - j < 8 ? (int)(cols - j) : 8,
+                                dst + j * ldd + i, ldd);
+#else
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+#endif
+}
+
 // Rows r0 .. r0+rows of the column matrix, row i at d + i * ldd. The row's (image, oy, ox)
 // is stepped, not divided out per row (three integer divisions cost more than the copy).
 static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size_t rows, float *d, size_t ldd) {
@@ -803,6 +854,7 @@ const tc_isa_kernels TC_TABLE = {
     .conv1ch_direct_channels = TC_DIRECT_CB,
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
     .copy_panel = TC_FN(copy_panel),
+    .transpose = TC_FN(transpose),
     .im2col_rows = TC_FN(im2col_rows),
     .bias_grad = TC_FN(bias_grad),
     .col2im_rows_add = TC_FN(col2im_rows_add),
