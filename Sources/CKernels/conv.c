@@ -106,8 +106,7 @@ void tc_conv2d_backward_data(tc_conv_shape s, const tc_conv_algo *algo, const fl
             const tc_panel_source wa = tc_src_strided(w, s.cout, 1);    // op(ci, co) = w[ci][co]
             const tc_panel_source dyt = tc_src_strided(dy, s.cout, 1);  // op(row, co) = dy[row][co]
             tc_gemm_sources(kt, a, cin, rows, (size_t)s.cout, &wa, &dyt, dxt, rows, 0, NULL, 0, gw);
-            for (size_t r = 0; r < rows; r++)
-                for (size_t c = 0; c < cin; c++) dx[r * cin + c] = dxt[c * rows + r];
+            kt->transpose(cin, rows, dxt, rows, dx, cin);
             return;
         }
         const tc_panel_source dys = tc_src_strided(dy, s.cout, 1);
@@ -152,9 +151,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const
     float *col = workspace;                        // [ROW_BLOCK][taps]
     float *tr = col + (size_t)ROW_BLOCK * t + 16;  // [Cout][taps] when swapped
     float *gw = tr + co * t + 16;
-    if (swapped && accumulate)
-        for (size_t i = 0; i < t; i++)
-            for (size_t j = 0; j < co; j++) tr[j * t + i] = dw[i * co + j];
+    if (swapped && accumulate) kt->transpose(t, co, dw, co, tr, t);
     for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
         const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         const float *blk = x + r0 * t;
@@ -170,9 +167,7 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const
         else
             tc_gemm_sources(kt, a, t, co, rb, &cols, &dys, dw, co, acc, NULL, 0, gw);
     }
-    if (swapped)
-        for (size_t i = 0; i < t; i++)
-            for (size_t j = 0; j < co; j++) dw[i * co + j] = tr[j * t + i];
+    if (swapped) kt->transpose(co, t, tr, t, dw, co);
     tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
 }
 

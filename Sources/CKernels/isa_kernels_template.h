@@ -419,7 +419,8 @@ static void TC_FN(copy_panel)(size_t rows, size_t n, size_t n_pad, const float *
 
 // dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols: the transposed packings (a
 // channels-last gradient read channel-major) in 8x8 blocks through registers, where element
-// by element cost a load and a store each (LeNet-5's conv1 and conv2 weight gradients).
+// by element cost a load and a store each (LeNet-5's conv1 and conv2 weight gradients; also
+// the transposed 1x1 input gradient and the swapped weight gradient's [Cout][taps] result).
 #if TC_VW >= 8 && defined(__x86_64__)
 // Named registers and unrolled row steps: with an array indexed under runtime bounds the
 // compiler kept the block on the stack and the kernel was no faster than scalar copies.
