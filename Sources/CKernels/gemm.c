@@ -125,16 +125,14 @@ void tc_pack_b(const tc_isa_kernels *t, const tc_panel_source *s, size_t j0, siz
     }
     if (s->cs == 1 && s->rs > 0) {  // rows of op are contiguous: the panel is their transpose
         t->transpose(nj, kc, p, (size_t)s->rs, dst, nr_pad);
-        if (nj < nr_pad)
-            for (size_t k = 0; k < kc; k++) memset(dst + k * nr_pad + nj, 0, (nr_pad - nj) * sizeof(float));
-        return;
+    } else {
+        for (size_t j = 0; j < nj; j++) {
+            const float *row = p + (ptrdiff_t)j * s->rs;
+            for (size_t k = 0; k < kc; k++) dst[k * nr_pad + j] = row[(ptrdiff_t)k * s->cs];
+        }
     }
-    for (size_t j = 0; j < nj; j++) {
-        const float *row = p + (ptrdiff_t)j * s->rs;
-        for (size_t k = 0; k < kc; k++) dst[k * nr_pad + j] = row[(ptrdiff_t)k * s->cs];
-    }
-    for (size_t j = nj; j < nr_pad; j++)
-        for (size_t k = 0; k < kc; k++) dst[k * nr_pad + j] = 0.0f;
+    if (nj < nr_pad)
+        for (size_t k = 0; k < kc; k++) memset(dst + k * nr_pad + nj, 0, (nr_pad - nj) * sizeof(float));
 }
 
 // ---- A side: rows copied row-major, dst[i*kc + k] = op(i0 + i, k0 + k), zero rows

@@ -855,7 +855,6 @@ const tc_isa_kernels TC_TABLE = {
     .conv1ch_direct_channels = TC_DIRECT_CB,
     .conv1ch_weight_grad = TC_FN(conv1ch_weight_grad),
     .copy_panel = TC_FN(copy_panel),
-    .transpose = TC_FN(transpose),
     .im2col_rows = TC_FN(im2col_rows),
     .bias_grad = TC_FN(bias_grad),
     .col2im_rows_add = TC_FN(col2im_rows_add),

@@ -69,8 +69,6 @@ typedef struct {
     void (*bias_grad)(size_t images, size_t rows, int cout, const float *dy, float *db);
     // dst [rows][n_pad] = src rows (stride floats apart), n floats each, zero from n to n_pad
     void (*copy_panel)(size_t rows, size_t n, size_t n_pad, const float *src, ptrdiff_t stride, float *dst);
-    // dst [cols][ldd] = the transpose of src [rows][lds] (rows x cols floats)
-    void (*transpose)(size_t rows, size_t cols, const float *src, size_t lds, float *dst, size_t ldd);
     // d [rows][ld] = im2col rows r0 .. r0+rows of x (k*k*Cin each; zero outside the image)
     void (*im2col_rows)(tc_conv_shape s, const float *x, size_t r0, size_t rows, float *d, size_t ld);
     // dx [N][H][W][Cin] += the gradients d [rows][ld] of im2col rows r0.., scattered to their

@@ -333,3 +333,8 @@ void tc_ref_bn_backward_data(size_t rows, int c, const float *x, const float *me
             dx[r * c + ch] = (float)((double)k[ch] * (dy[r * c + ch] - (double)g1[ch] * inv_n - xhat * g2[ch] * inv_n));
         }
 }
+
+void tc_ref_transpose(size_t rows, size_t cols, const float *src, size_t lds, float *dst, size_t ldd) {
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}

@@ -166,6 +166,8 @@ void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo,
 //   bn_backward_sums     g1[ch] = sum_r dy, g2[ch] = sum_r dy * (x - mean) * inv_std  (overwritten)
 //   bn_backward_data     dx = k * (dy - g1 / n - (x - mean) * inv_std * g2 / n), k = gamma * inv_std, with
 //                        g1, g2 the whole minibatch's sums over its n rows (inv_n = 1 / n)
+//   transpose            dst[j][i] (row pitch ldd) = src[i][j] (row pitch lds), i < rows, j < cols;
+//                        nothing else of dst is written (the GEMM packings and gradient layouts)
 #define TC_VECTOR_KERNELS(X)                                                                               \
     X(maxpool2x2_forward, (int n, int h, int w, int c, const float *x, float *y), (n, h, w, c, x, y))       \
     X(maxpool2x2_backward, (int n, int h, int w, int c, const float *x, const float *y, const float *dy,  \
@@ -189,7 +191,9 @@ void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo,
                          const float *dy, float *g1, float *g2), (rows, c, x, mean, inv_std, dy, g1, g2))   \
     X(bn_backward_data, (size_t rows, int c, const float *x, const float *mean, const float *inv_std,      \
                          const float *k, const float *g1, const float *g2, float inv_n, const float *dy,   \
-                         float *dx), (rows, c, x, mean, inv_std, k, g1, g2, inv_n, dy, dx))
+                         float *dx), (rows, c, x, mean, inv_std, k, g1, g2, inv_n, dy, dx))              \
+    X(transpose, (size_t rows, size_t cols, const float *src, size_t lds, float *dst, size_t ldd),          \
+      (rows, cols, src, lds, dst, ldd))
 
 #define TC_DECLARE_KERNEL(name, params, args) void tc_##name params;
 TC_VECTOR_KERNELS(TC_DECLARE_KERNEL)
