@@ -485,8 +485,7 @@ static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size
         float *dr = d;
         if (kx_lo == 0 && kx_hi == sh.k && y0 >= 0 && y0 + sh.k <= sh.h) {
             // interior (every row of a valid conv): k runs of k*Cin floats, one line apart, with
-            // the run's vector count and tail mask fixed for the call (the bordered path below
-            // spent more on per-run bookkeeping than on the copy: conv2 of LeNet-5 -6%)
+            // the run's vector count and tail mask fixed for the call, not worked out per run
             const float *src = img + ((size_t)y0 * sh.w + x0) * cin;
             for (int ky = 0; ky < sh.k; ky++, dr += krow, src += line) {
                 size_t j = 0;
