@@ -116,10 +116,12 @@ fault_run() {  # signal for rank 1, expected text, timeout env
 }
 # Ctrl-C (SIGINT to mpirun, SIGTERM to the ranks) at moments in and around the end-of-epoch
 # evaluation of the heavier Custom net: every time a checkpoint of the last finished step is
-# written, and it resumes.
+# written, and it resumes. The run is far longer than the test waits (epochs of 500 images take
+# ~0.1 s, and mpirun may pass the epoch lines on late): with 20 epochs a loaded host once saw
+# the run end before the signal, and no stop to check.
 for delay in 0 0.15 0.3 0.6; do
     rm -f "$OUT/stop.safetensors"
-    scripts/mpirun.sh -np 2 $TRAIN --model custom --limit 1500 --validation 1000 --epochs 20 --threads 1 \
+    scripts/mpirun.sh -np 2 $TRAIN --model custom --limit 1500 --validation 1000 --epochs 400 --threads 1 \
         --checkpoint "$OUT/stop.safetensors" > "$OUT/stop.log" 2>&1 &
     job=$!
     for _ in $(seq 1200); do grep -Eaq "(^|K) +1 +[0-9]+\.[0-9]+ " "$OUT/stop.log" && break; sleep 0.05; done
