@@ -134,24 +134,28 @@ void tc_conv_bias_grad(const tc_isa_kernels *t, size_t images, size_t rows, int 
 // ---- backward weights: dw [k*k*Cin][Cout] (+)= im2col(x)^T * dy, ROW_BLOCK rows of the column
 // matrix at a time (materialized in the workspace; 1x1 convs read x in place). Swapped, the
 // product accumulates dw^T in the workspace, starting from dw^T when accumulating, so every
-// element is the same FMA chain in either orientation.
-void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy,
-                                float *dw, float *db, int accumulate, float *workspace) {
-    assert(tc_conv_shape_ok(s) && x && dy && dw && workspace);
+// element is the same FMA chain in either orientation. Columns [c0, c1) only (work below the
+// shard): each element's chain runs over the same rows in the same order whatever the range, so
+// the pieces of a split give the bits of the whole call.
+static void backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy, float *dw,
+                             float *db, int accumulate, float *workspace, int c0, int c1) {
+    assert(tc_conv_shape_ok(s) && x && dy && dw && workspace && 0 <= c0 && c0 < c1 && c1 <= s.cout);
     const tc_isa_kernels *kt = tc_active_kernels();
     const tc_gemm_algo *a = direction(algo, TC_DIR_BACKWARD_WEIGHTS);
     const size_t rows = out_rows(s), per_image = (size_t)tc_conv_out_h(s) * tc_conv_out_w(s);
     if (tc_conv_cin1_direct(s)) {
+        assert(c0 == 0 && c1 == s.cout);  // tc_conv2d_backward_weights_splits: one piece
         tc_conv_cin1_backward_weights(kt, s, a, x, dy, dw, accumulate, workspace);
         tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
         return;
     }
-    const size_t t = tc_conv_taps(s), co = (size_t)s.cout;
-    const int swapped = wgrad_swapped(kt, s, a);
+    const size_t t = tc_conv_taps(s), co = (size_t)s.cout, cn = (size_t)(c1 - c0);
+    const int swapped = wgrad_swapped(kt, s, a);  // of the whole shape: the same choice for every piece
     float *col = workspace;                        // [ROW_BLOCK][taps]
-    float *tr = col + (size_t)ROW_BLOCK * t + 16;  // [Cout][taps] when swapped
+    float *tr = col + (size_t)ROW_BLOCK * t + 16;  // [c1 - c0][taps] when swapped
     float *gw = tr + co * t + 16;
-    if (swapped && accumulate) kt->transpose(t, co, dw, co, tr, t);
+    float *dwc = dw + c0;
+    if (swapped && accumulate) kt->transpose(t, cn, dwc, co, tr, t);
     for (size_t r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
         const size_t rb = rows - r0 < ROW_BLOCK ? rows - r0 : ROW_BLOCK;
         const float *blk = x + r0 * t;
@@ -159,16 +163,28 @@ void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const
             tc_im2col_rows(kt, s, x, r0, rb, col);
             blk = col;
         }
-        const tc_panel_source cols = tc_src_strided(blk, 1, (ptrdiff_t)t);  // op(tap, row)
-        const tc_panel_source dys = tc_src_strided(dy + r0 * co, 1, s.cout);  // op(cout, row)
+        const tc_panel_source cols = tc_src_strided(blk, 1, (ptrdiff_t)t);         // op(tap, row)
+        const tc_panel_source dys = tc_src_strided(dy + r0 * co + c0, 1, s.cout);  // op(cout - c0, row)
         const int acc = accumulate || r0 > 0;
         if (swapped)
-            tc_gemm_sources(kt, a, co, t, rb, &dys, &cols, tr, t, acc, NULL, 0, gw);
+            tc_gemm_sources(kt, a, cn, t, rb, &dys, &cols, tr, t, acc, NULL, 0, gw);
         else
-            tc_gemm_sources(kt, a, t, co, rb, &cols, &dys, dw, co, acc, NULL, 0, gw);
+            tc_gemm_sources(kt, a, t, cn, rb, &cols, &dys, dwc, co, acc, NULL, 0, gw);
     }
-    if (swapped) kt->transpose(co, t, tr, t, dw, co);
+    if (swapped) kt->transpose(cn, t, tr, t, dwc, co);
     tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
+}
+
+void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy,
+                                float *dw, float *db, int accumulate, float *workspace) {
+    backward_weights(s, algo, x, dy, dw, db, accumulate, workspace, 0, s.cout);
+}
+
+int tc_conv2d_backward_weights_splits(tc_conv_shape s) { return tc_conv_shape_ok(s) && !tc_conv_cin1_direct(s); }
+
+void tc_conv2d_backward_weights_columns(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy,
+                                        float *dw, float *db, int accumulate, float *workspace, int c0, int c1) {
+    backward_weights(s, algo, x, dy, dw, db, accumulate, workspace, c0, c1);
 }
 
 // ---- what a choice can set, and what the rules pick
@@ -232,4 +248,8 @@ void tc_dense_backward_data(int n, int in, int out, const tc_conv_algo *algo, co
 void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                float *dw, float *db, int accumulate, float *workspace) {
     tc_conv2d_backward_weights(dense_shape(n, in, out), algo, x, dy, dw, db, accumulate, workspace);
+}
+void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
+                                       float *dw, float *db, int accumulate, float *workspace, int c0, int c1) {
+    tc_conv2d_backward_weights_columns(dense_shape(n, in, out), algo, x, dy, dw, db, accumulate, workspace, c0, c1);
 }

@@ -110,6 +110,13 @@ void tc_conv2d_backward_data(tc_conv_shape s, const tc_conv_algo *algo, const fl
 /// dw (+)= im2col(x)^T * dy, db (+)= column sums of dy. accumulate=0 overwrites.
 void tc_conv2d_backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy,
                                 float *dw, float *db, int accumulate, float *workspace);
+/// Work below the shard: the weight gradient's output channels [c0, c1) alone, dw [k*k*Cin][c0..c1)
+/// (+)= the same bits as the whole call; db (whole, [Cout]) when not NULL. Shapes whose weight
+/// gradient cannot be cut so (the Cin = 1 path) answer 0 to tc_conv2d_backward_weights_splits and
+/// take only c0 = 0, c1 = Cout.
+int tc_conv2d_backward_weights_splits(tc_conv_shape s);
+void tc_conv2d_backward_weights_columns(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *dy,
+                                        float *dw, float *db, int accumulate, float *workspace, int c0, int c1);
 
 // Conv + bias + ReLU + 2x2 max pool, fused, for any conv shape with an output of at least
 // 2 x 2 (tc_conv2d_relu_maxpool_fusable): the conv output is never stored whole.
@@ -135,6 +142,9 @@ void tc_dense_backward_data(int n, int in, int out, const tc_conv_algo *algo, co
 /// dw (+)= x^T dy, db (+)= column sums of dy
 void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                float *dw, float *db, int accumulate, float *workspace);
+/// Outputs [c0, c1) of dw alone (as tc_conv2d_backward_weights_columns); db whole when not NULL.
+void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
+                                       float *dw, float *db, int accumulate, float *workspace, int c0, int c1);
 
 // ---------------------------------------------------------------- vector kernels, one list
 // Every kernel with one body per ISA and a plain signature is listed once, as

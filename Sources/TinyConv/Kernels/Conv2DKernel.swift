@@ -48,6 +48,19 @@ public struct Conv2DKernel: Sendable {
                                            accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
         withUnsafePointer(to: algo) { tc_conv2d_backward_weights(at(n), $0, x, dy, dw, db, accumulate ? 1 : 0, workspace) }
     }
+    /// Whether the weight gradient can be cut into output-channel ranges (not the Cin = 1 path).
+    public var weightGradientSplits: Bool { tc_conv2d_backward_weights_splits(c) != 0 }
+
+    /// The weight gradient's output channels `columns` alone: dw [k][k][Cin][columns] (+)=, the
+    /// bits of the whole call; db [Cout] whole when given (the piece that starts at 0 passes it).
+    @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                           dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+                                           accumulate: Bool, workspace: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        withUnsafePointer(to: algo) {
+            tc_conv2d_backward_weights_columns(at(n), $0, x, dy, dw, db, accumulate ? 1 : 0, workspace,
+                                               Int32(columns.lowerBound), Int32(columns.upperBound))
+        }
+    }
 }
 
 /// Buffer-checked forms (tests and tools): every count is checked, then the same

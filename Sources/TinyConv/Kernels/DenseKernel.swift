@@ -66,6 +66,18 @@ public struct DenseKernel: Sendable {
                                            accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
         withUnsafePointer(to: algo) { tc_dense_backward_weights(at(n), inputs, outputs, $0, x, dy, dw, db, accumulate ? 1 : 0, workspace) }
     }
+    public var weightGradientSplits: Bool { true }
+
+    /// dw [in][columns] (+)= (x^T dy) restricted to outputs `columns`, the bits of the whole call;
+    /// db [out] whole when given.
+    @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                           dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
+                                           accumulate: Bool, workspace: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        withUnsafePointer(to: algo) {
+            tc_dense_backward_weights_columns(at(n), inputs, outputs, $0, x, dy, dw, db, accumulate ? 1 : 0, workspace,
+                                              Int32(columns.lowerBound), Int32(columns.upperBound))
+        }
+    }
 }
 
 /// Buffer-checked forms (tests and tools): counts checked, then the same instance methods.

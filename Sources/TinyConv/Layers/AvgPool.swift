@@ -17,12 +17,14 @@ public struct AvgPool: LayerUnit, Equatable {
         Stage(layer, kernel: try AvgPoolKernel(.init(layer, batch: capacity), name: layer.name))
     }
 
-    final class Stage: PlanStage {
+    final class Stage: PerImageStage {
         let label: String
         let layers: ClosedRange<Int>
         let kernel: AvgPoolKernel
+        let inputFloats, outputFloats: Int
         init(_ layer: ResolvedLayer, kernel: AvgPoolKernel) {
             (label, layers, self.kernel) = (layer.name, layer.index...layer.index, kernel)
+            (inputFloats, outputFloats) = (layer.input.count, layer.output.count)
         }
         // y [n][H/2][W/2][C] = mean of each 2x2 window of x [n][H][W][C]
         func forward(_ c: StageContext) { kernel.forward(batch: c.count, x: c.x, y: c.y) }

@@ -24,7 +24,7 @@ public struct Dropout: LayerUnit, Equatable {
         Stage(layer, rate: rate)
     }
 
-    final class Stage: PlanStage {
+    final class Stage: PerImageStage {
         let label: String
         let layers: ClosedRange<Int>
         let rate: Float
@@ -36,6 +36,8 @@ public struct Dropout: LayerUnit, Equatable {
             layerIndex = UInt64(layer.index)
         }
         var maskBytesPerSample: Int { features }
+        var inputFloats: Int { features }
+        var outputFloats: Int { features }
 
         func forward(_ c: StageContext) {
             let count = c.count * features

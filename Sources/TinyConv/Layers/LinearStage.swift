@@ -8,6 +8,12 @@ public protocol LinearKernel: Sendable {
                       workspace: UnsafeMutablePointer<Float>)
     func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
                          db: UnsafeMutablePointer<Float>?, accumulate: Bool, workspace: UnsafeMutablePointer<Float>)
+    /// The weight gradient of output channels `columns` alone (the bits of the whole call).
+    func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                         db: UnsafeMutablePointer<Float>?, accumulate: Bool, workspace: UnsafeMutablePointer<Float>,
+                         columns: Range<Int>)
+    /// Whether that split exists for this shape.
+    var weightGradientSplits: Bool { get }
 }
 
 extension Conv2DKernel: LinearKernel {}
@@ -16,12 +22,12 @@ extension DenseKernel: LinearKernel {}
 /// The plan stage of a conv or dense layer: parameters are weights then biases; the ReLU
 /// after the layer is fused into the forward GEMM's epilogue, and its backward is applied
 /// here unless the plan gave it to the next stage.
-final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage {
+final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage, PiecewiseStage {
     let label: String
     let layers: ClosedRange<Int>
     let kernel: Kernel
     let relu: Bool
-    let weightCount, outputCount: Int
+    let weightCount, outputCount, inputCount, outputChannels: Int
     let decisions: StageDecisions
 
     init(_ layer: ResolvedLayer, kernel: Kernel, decisions: StageDecisions) {
@@ -29,6 +35,8 @@ final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage {
         relu = layer.relu
         weightCount = layer.weightCount
         outputCount = layer.output.count
+        inputCount = layer.input.count
+        outputChannels = layer.output.channels
     }
     var scratchFloats: Int { kernel.workspaceFloats }
 
@@ -50,5 +58,45 @@ final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage {
     }
     func backwardData(_ c: StageContext) {
         if let dx = c.dx { kernel.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch) }
+    }
+
+    // Pieces: the forward and the input gradient by images; the weight gradient by output
+    // channels (whole vectors), beside the input gradient in one phase, after the ReLU backward
+    // that both read.
+    func forwardPieces(images: Int, budget: Int) -> [StagePiece] {
+        StagePiece.ranges(images, pieces: budget).map { .images($0) }
+    }
+    func backwardPhases(images: Int, budget: Int, inputGradient: Bool) -> [[StagePiece]] {
+        var phases: [[StagePiece]] = []
+        if relu && !decisions.reluBackwardDoneByNext {
+            phases.append(StagePiece.ranges(images, pieces: budget).map { .reluBackward($0) })
+        }
+        let weightBudget = inputGradient ? max(1, budget / 2) : budget
+        let columns = kernel.weightGradientSplits
+            ? StagePiece.channelRanges(outputChannels, pieces: weightBudget, multiple: 16) : [0..<outputChannels]
+        var last = columns.map { StagePiece.weightColumns($0) }
+        if inputGradient {
+            last += StagePiece.ranges(images, pieces: max(1, budget - columns.count)).map { .inputGradient($0) }
+        }
+        phases.append(last)
+        return phases
+    }
+    func forward(_ c: StageContext, piece: StagePiece) {
+        guard case .images(let r) = piece else { forward(c); return }
+        forward(c.images(r, inputFloats: inputCount, outputFloats: outputCount, maskBytes: 0))
+    }
+    func backward(_ c: StageContext, piece: StagePiece) {
+        switch piece {
+        case .whole, .images: backward(c)
+        case .reluBackward(let r):
+            let p = c.images(r, inputFloats: inputCount, outputFloats: outputCount, maskBytes: 0)
+            ReLUKernel.backward(count: p.count * outputCount, y: p.y, dy: p.dy, dx: p.dy)
+        case .inputGradient(let r):
+            backwardData(c.images(r, inputFloats: inputCount, outputFloats: outputCount, maskBytes: 0))
+        case .weightColumns(let cols):
+            kernel.backwardWeights(batch: c.count, x: c.x, dy: c.dy, dw: c.gradients,
+                                   db: cols.lowerBound == 0 ? c.gradients + weightCount : nil, accumulate: false,
+                                   workspace: c.scratch, columns: cols)
+        }
     }
 }

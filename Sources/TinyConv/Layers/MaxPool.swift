@@ -19,13 +19,15 @@ public struct MaxPool: LayerUnit, Equatable {
               reluMask: decisions.appliesPreviousReLUBackward)
     }
 
-    final class Stage: PlanStage {
+    final class Stage: PerImageStage {
         let label: String
         let layers: ClosedRange<Int>
         let kernel: MaxPoolKernel
         let reluMask: Bool
+        let inputFloats, outputFloats: Int
         init(_ layer: ResolvedLayer, kernel: MaxPoolKernel, reluMask: Bool) {
             (label, layers, self.kernel, self.reluMask) = (layer.name, layer.index...layer.index, kernel, reluMask)
+            (inputFloats, outputFloats) = (layer.input.count, layer.output.count)
         }
         // y [n][H/2][W/2][C] = max over each 2x2 window of x [n][H][W][C]
         func forward(_ c: StageContext) { kernel.forward(batch: c.count, x: c.x, y: c.y) }

@@ -4,7 +4,7 @@ import COpenMP
 /// direction over the shards (framework style), each shard with its own workspace; the
 /// step's segments (batch statistics) are reduced between regions.
 extension MinibatchScheduler {
-    enum OMPPhase: Int { case shardOp, update }
+    enum OMPPhase: Int { case shardOp, piece, update }
 
     func stepOpenMP() {
         let ctx = Unmanaged.passUnretained(self).toOpaque()
@@ -16,6 +16,17 @@ extension MinibatchScheduler {
         func region(_ phase: OMPPhase, tasks: Int) {
             ompPhase = phase
             tc_omp_parallel_for(Int32(tasks), t, body, ctx)
+        }
+        if runsPieces(shards: shardCount) {  // fewer shards than threads: a region per phase of pieces
+            localShards = 0..<shardCount
+            let schedule = currentPieceSchedule(localShards)
+            pieceTasks = UnsafeBufferPointer(schedule.tasks)
+            for phase in schedule.phases {
+                piecePhase = phase
+                region(.piece, tasks: phase.count)
+            }
+            region(.update, tasks: optimizer.items.count)
+            return
         }
         for segment in segments {
             for op in segment.ops {
@@ -32,6 +43,7 @@ extension MinibatchScheduler {
         let w = min(worker, (profiler?.workers ?? 1) - 1)
         switch ompPhase {
         case .shardOp: run(ompOp, shard: task, slot: slots[task], worker: w)
+        case .piece: runPiece(pieceTasks[piecePhase.lowerBound + task], worker: worker)
         case .update: timed(w, .optimizer) { update(item: task) }
         }
     }

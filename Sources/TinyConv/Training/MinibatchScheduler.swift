@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs training steps of a network's execution plan over a minibatch split into fixed
 /// micro-shards.
@@ -7,6 +8,9 @@ import Dispatch
 /// writes its parameter gradients to its own buffer, and the buffers are summed in a
 /// fixed tree order per element. So the result is bit-identical for any thread count
 /// and either backend. Every buffer is allocated here, once; a step allocates nothing.
+///
+/// Many cores: a step with fewer shards than threads runs each stage's pass over a shard as
+/// pieces (MinibatchScheduler+Pieces.swift), with the same bits.
 ///
 /// Backends: Dispatch (this file: one fork/join for all shards' forward and backward
 /// passes, one for the optimizer) and OpenMP (MinibatchScheduler+OpenMP.swift: one
@@ -52,6 +56,13 @@ public final class MinibatchScheduler: @unchecked Sendable {
     // The OpenMP backend's current region (MinibatchScheduler+OpenMP.swift).
     var ompPhase = OMPPhase.shardOp
     var ompOp = ShardOp.gather
+    /// Work below the shard (MinibatchScheduler+Pieces.swift): allowed at all, the kept
+    /// schedules, and the phase being run.
+    public let splitBelowShard: Bool
+    var pieceSchedules: [PieceKey: PieceSchedule] = [:]
+    var pieceTasks = UnsafeBufferPointer<PieceTask>(start: nil, count: 0)
+    var piecePhase = 0..<0
+    let nextPiece = Atomic<Int>(0)
 
     public struct Hyperparameters: Sendable {
         /// This step's rate (the schedule's value).
@@ -78,8 +89,11 @@ public final class MinibatchScheduler: @unchecked Sendable {
     /// same limits) or a layer whose kernels reject its shape.
     /// fuseLayers: false keeps one plan stage per layer (same bits; for measuring fusion).
     /// choices: the tuner's per-layer algorithms and fusions (same bits; KernelTuner).
+    /// splitBelowShard: false keeps whole shards per worker even with idle threads (same bits;
+    /// for measuring the split). When the full batch has fewer shards than threads, the plan
+    /// runs conv and max pool as separate stages (their backward splits; the fused one's does not).
     public init(network: Network, maxBatch: Int, shardSize: Int = 8, threads: Int, backend: SchedulerBackend = .dispatch,
-                fuseLayers: Bool = true, choices: PlanChoices = .rules) throws {
+                fuseLayers: Bool = true, choices: PlanChoices = .rules, splitBelowShard: Bool = true) throws {
         guard (1...TrainingConfig.maxBatchSize).contains(maxBatch), (1...TrainingConfig.maxBatchSize).contains(shardSize),
               (1...TrainingConfig.maxThreads).contains(threads) else {
             throw TrainingError(message: "scheduler: batch \(maxBatch), shard size \(shardSize) and threads \(threads) must be in 1...\(TrainingConfig.maxBatchSize), 1...\(TrainingConfig.maxBatchSize) and 1...\(TrainingConfig.maxThreads)")
@@ -89,8 +103,10 @@ public final class MinibatchScheduler: @unchecked Sendable {
         self.shardSize = shardSize
         self.threads = threads
         self.backend = backend
-        plan = try ExecutionPlan(network: network, capacity: shardSize, fuseLayers: fuseLayers, choices: choices)
+        self.splitBelowShard = splitBelowShard
         let maxShards = (maxBatch + shardSize - 1) / shardSize
+        let manyCores = splitBelowShard && threads > maxShards
+        plan = try ExecutionPlan(network: network, capacity: shardSize, fuseLayers: fuseLayers && !manyCores, choices: choices)
         segments = Self.segments(plan)
         hasBatchStatistics = segments.count > 1
         var statistics: [Int: StatisticsBuffers] = [:]
@@ -195,7 +211,8 @@ public final class MinibatchScheduler: @unchecked Sendable {
                             count: Int) -> StepResult {
         begin(images: images, labels: labels, indices: indices, count: count, training: false)
         defer { training = true }
-        runShardsOnDispatchWorkers(0..<shardCount)
+        let all = 0..<shardCount
+        if runsPieces(shards: all.count) { runPiecesOnDispatchWorkers(all) } else { runShardsOnDispatchWorkers(all) }
         return collect()
     }
 
@@ -208,7 +225,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     // MARK: - Dispatch backend
 
-    enum DispatchPhase { case shards, segment, localSum, update }
+    enum DispatchPhase { case shards, pieces, segment, localSum, update }
     var dispatchPhase = DispatchPhase.shards
     var dispatchWorkers = 1
 
@@ -226,7 +243,13 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     func stepDispatch() {
         let mine = distributed?.localShards(shardCount) ?? 0..<shardCount
-        if hasBatchStatistics { stepSegmentedDispatch(mine) } else { runShardsOnDispatchWorkers(mine) }
+        if hasBatchStatistics {
+            stepSegmentedDispatch(mine)
+        } else if runsPieces(shards: mine.count) {
+            runPiecesOnDispatchWorkers(mine)
+        } else {
+            runShardsOnDispatchWorkers(mine)
+        }
         gradientSummed = false
         if let d = distributed {
             switch d.algorithm {
@@ -291,6 +314,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
                 runShard(s, slot: slots[w], worker: w)
                 s += workers
             }
+        case .pieces: runPieceTasks(worker: w)
         case .segment:  // shard s keeps slot s across the step's segments
             var s = localShards.lowerBound + w
             while s < localShards.upperBound {
