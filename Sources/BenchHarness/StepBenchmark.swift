@@ -19,6 +19,8 @@ public final class StepBenchmark {
         public var traceSteps = 3
         /// false: one plan stage per layer (what `--no-fusion` measures against)
         public var fuseLayers = true
+        /// false: whole shards per worker even with idle threads (what `--no-split` measures against)
+        public var splitBelowShard = true
         public init() {}
     }
 
@@ -50,7 +52,7 @@ public final class StepBenchmark {
             let net = try Network(spec: m.spec, seed: options.seed)
             let s = try MinibatchScheduler(network: net, maxBatch: options.batchSize, shardSize: options.shardSize,
                                        threads: options.threads, backend: options.scheduler, fuseLayers: options.fuseLayers,
-                                       choices: try choices(net))
+                                       choices: try choices(net), splitBelowShard: options.splitBelowShard)
             // Timing needs shapes, not digits: deterministic pseudo-images and labels.
             let n = options.batchSize
             var state: UInt64 = options.seed

@@ -26,6 +26,8 @@ struct StepCommand: ParsableCommand {
     @Flag(help: "Skip the per-layer profile.") var noProfile = false
     @Flag(help: "One plan stage per layer: no fused conv + ReLU + max pool (same results; to measure what fusion buys).")
     var noFusion = false
+    @Flag(help: "Whole shards per worker even when a step has fewer shards than threads: no work below the shard (same results; to measure what the split buys).")
+    var noSplit = false
     @Option(help: "Write results as JSON.") var json: String?
     @Option(help: "Write the per-layer table as CSV.") var csv: String?
     @Option(help: "Write a Chrome trace-event timeline (Perfetto, chrome://tracing).") var trace: String?
@@ -74,6 +76,7 @@ struct StepCommand: ParsableCommand {
         (options.batchSize, options.threads, options.scheduler, options.shardSize) = (batchSize, threads, backend, shardSize)
         (options.seed, options.warmupSteps, options.stepsPerRepeat, options.repeats) = (seed, warmup, steps, repeats)
         (options.inference, options.profile, options.fuseLayers) = (inference, !noProfile, !noFusion)
+        options.splitBelowShard = !noSplit
         let list: [(name: String, spec: NetworkSpec)]
         do { list = try models() } catch let e as SpecError { throw ValidationError(e.description) }
 
