@@ -31,3 +31,10 @@ void tc_sum_buffers(size_t count, int nsrc, const float *const *src, float *dst)
         tree(t, src, 0, nsrc, b, len, dst + b);
     }
 }
+
+// dst += src: one node of the tree above, for callers that merge it a node at a time (the
+// same addition, so the same bits as tc_sum_buffers over that node's two halves).
+void tc_add_buffer(size_t count, const float *src, float *dst) {
+    const tc_isa_kernels *t = tc_active_kernels();
+    t->add(count, dst, src, dst);
+}

@@ -237,6 +237,9 @@ double tc_softmax_xent(int n, int classes, const float *logits, const int32_t *l
 /// dst[i] = sum over s in [0, nsrc) of src[s][i], summed as a fixed pairwise tree
 /// (the result does not depend on who calls it or on thread count).
 void tc_sum_buffers(size_t count, int nsrc, const float *const *src, float *dst);
+/// dst[i] = dst[i] + src[i]: one node of that tree merged on its own (the same bits as
+/// tc_sum_buffers over the node's left and right sums).
+void tc_add_buffer(size_t count, const float *src, float *dst);
 
 // ---------------------------------------------------------------- peak probe
 /// Register-resident FMA loop on the given ISA: returns the number of FLOPs done

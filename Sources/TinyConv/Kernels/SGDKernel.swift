@@ -24,4 +24,9 @@ public enum GradientSumKernel {
                                       dst: UnsafeMutablePointer<Float>) {
         tc_sum_buffers(count, Int32(truncatingIfNeeded: sources), src, dst)
     }
+
+    /// left[i] += right[i]: one node of the tree (the bits `sum` gives over its two halves).
+    @inlinable public static func merge(count: Int, right: UnsafePointer<Float>, into left: UnsafeMutablePointer<Float>) {
+        tc_add_buffer(count, right, left)
+    }
 }

@@ -42,6 +42,11 @@ public final class MinibatchScheduler: @unchecked Sendable {
     var segmentOps: [ShardOp] = []
     let pool: DispatchWorkerPool
     let optimizer: OptimizerPass
+    /// The shard gradients merged as shards finish (OnlineGradientTree), in steps that
+    /// `mergesOnline` says use it; each shard's buffer for the current step.
+    let onlineTree: OnlineGradientTree
+    var mergingOnline = false
+    let shardGradientBuffers: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     /// Per shard of the current step: (summed loss, correct count as a Double), back to back.
     let shardStats: UnsafeMutablePointer<Double>
 
@@ -120,12 +125,17 @@ public final class MinibatchScheduler: @unchecked Sendable {
         slots = (0..<slotCount).map { [plan] _ in ShardWorkspace(plan: plan) }
         pool = DispatchWorkerPool(workers: threads)
         optimizer = OptimizerPass(network: network, maxShards: maxShards)
+        onlineTree = OnlineGradientTree(buffers: optimizer.shardGradients.pointer, floats: network.parameterCount,
+                                        maxShards: maxShards)
+        shardGradientBuffers = .allocate(capacity: maxShards)
+        for s in 0..<maxShards { (shardGradientBuffers + s).initialize(to: optimizer.shardGradient(s)) }
         shardStats = .allocate(capacity: 2 * maxShards)
         shardStats.initialize(repeating: 0, count: 2 * maxShards)
     }
 
     deinit {
         treeSources.deallocate()
+        shardGradientBuffers.deallocate()
         pool.shutdown()
         shardStats.deallocate()
     }
@@ -144,7 +154,7 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     func context(_ slot: ShardWorkspace, stage: Int, shard s: Int) -> StageContext {
         let (first, n) = batch!.shard(s)
-        let gradients = optimizer.shardGradient(min(s, optimizer.maxShards - 1))
+        let gradients = shardGradientBuffers[min(s, optimizer.maxShards - 1)]
         return slot.context(network, layers: plan.stages[stage].layers, count: n, firstSample: first, gradients: gradients,
                             seed: seed, step: stepIndex, training: training)
     }
@@ -164,6 +174,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     /// Whole forward (and backward when training) pass of one shard on one worker.
     func runShard(_ s: Int, slot: ShardWorkspace, worker: Int) {
+        let online = training && mergingOnline
+        if online { shardGradientBuffers[s] = onlineTree.buffer(forShard: s) }
+        defer { if online { timed(worker, .optimizer) { onlineTree.finish(shard: s) } } }
         timed(worker, .gather) { gather(shard: s, slot: slot) }
         for i in plan.stages.indices {
             let c = context(slot, stage: i, shard: s)
@@ -243,14 +256,23 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     func stepDispatch() {
         let mine = distributed?.localShards(shardCount) ?? 0..<shardCount
+        gradientSummed = false
+        optimizer.summed = optimizer.gradient.pointer
         if hasBatchStatistics {
             stepSegmentedDispatch(mine)
         } else if runsPieces(shards: mine.count) {
             runPiecesOnDispatchWorkers(mine)
+        } else if distributed == nil {  // one process, whole shards: merge as they finish
+            onlineTree.begin(shards: mine.count)
+            mergingOnline = true
+            runShardsOnDispatchWorkers(mine)
+            mergingOnline = false
+            for s in mine { shardGradientBuffers[s] = optimizer.shardGradient(s) }
+            optimizer.summed = optimizer.shardGradients.pointer + onlineTree.rootBuffer * network.parameterCount
+            gradientSummed = true
         } else {
             runShardsOnDispatchWorkers(mine)
         }
-        gradientSummed = false
         if let d = distributed {
             switch d.algorithm {
             case .gather:
@@ -308,12 +330,9 @@ public final class MinibatchScheduler: @unchecked Sendable {
     private func dispatchTask(worker w: Int) {
         let workers = dispatchWorkers
         switch dispatchPhase {
-        case .shards:
-            var s = localShards.lowerBound + w
-            while s < localShards.upperBound {
-                runShard(s, slot: slots[w], worker: w)
-                s += workers
-            }
+        case .shards:  // a contiguous block per worker: tree siblings merge on the worker that made them
+            let lo = localShards.lowerBound, n = localShards.count
+            for s in (lo + n * w / workers)..<(lo + n * (w + 1) / workers) { runShard(s, slot: slots[w], worker: w) }
         case .pieces: runPieceTasks(worker: w)
         case .segment:  // shard s keeps slot s across the step's segments
             var s = localShards.lowerBound + w

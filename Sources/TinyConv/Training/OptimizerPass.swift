@@ -10,7 +10,9 @@ final class OptimizerPass: @unchecked Sendable {
         /// Where each shard's gradient for this range starts.
         let sources: UnsafeMutablePointer<UnsafePointer<Float>?>
     }
-    static let itemFloats = 8192
+    /// Small enough that 16 workers share LeNet-5's 62k parameters evenly, large enough that
+    /// a worker's item streams through whole cache lines and vectors.
+    static let itemFloats = 2048
 
     let network: Network
     /// One parameter-gradient vector per shard of the largest batch, back to back
@@ -18,6 +20,9 @@ final class OptimizerPass: @unchecked Sendable {
     let shardGradients: FloatBuffer
     let maxShards: Int
     let gradient: FloatBuffer
+    /// Where the update reads a gradient summed before it (`update` with shards nil): the
+    /// gradient buffer, or the buffer the online tree left the total in.
+    var summed: UnsafeMutablePointer<Float>
     let items: [Item]
 
     /// Shard s's gradient vector.
@@ -28,6 +33,7 @@ final class OptimizerPass: @unchecked Sendable {
         self.maxShards = maxShards
         shardGradients = FloatBuffer(count: maxShards * network.parameterCount)
         gradient = FloatBuffer(count: network.parameterCount)
+        summed = gradient.pointer
         var items: [Item] = []
         for t in network.tensors where t.tensor.trainable {  // state no optimizer moves is skipped
             for start in stride(from: t.range.lowerBound, to: t.range.upperBound, by: Self.itemFloats) {
@@ -50,19 +56,20 @@ final class OptimizerPass: @unchecked Sendable {
                               dst: gradient.pointer + item.range.lowerBound)
     }
 
-    /// The sum of `shards` (nil: the gradient buffer holds it already) and the update, for one item.
+    /// The sum of `shards` (nil: `summed` holds it already) and the update, for one item.
     func update(item k: Int, shards: Range<Int>?, hyper: MinibatchScheduler.Hyperparameters) {
         let item = items[k]
         let lo = item.range.lowerBound, n = item.range.count
+        let gradient = shards == nil ? summed : self.gradient.pointer
         if let shards { sum(item: k, shards: shards) }
         let o = hyper.optimizer
         switch o.kind {
         case .sgd:
             SGDKernel.step(count: n, lr: hyper.learningRate, momentum: hyper.momentum, l2: item.regularized ? hyper.l2 : 0,
                            weights: network.parameters.pointer + lo, velocity: network.velocity.pointer + lo,
-                           gradient: gradient.pointer + lo)
+                           gradient: gradient + lo)
         case .adamw:
-            let g = gradient.pointer + lo, w = network.parameters.pointer + lo
+            let g = gradient + lo, w = network.parameters.pointer + lo
             if item.regularized && hyper.l2 > 0 {  // the spec's L2 on the loss: g += 2 lambda w
                 let twice = 2 * hyper.l2
                 for j in 0..<n { g[j] += twice * w[j] }
