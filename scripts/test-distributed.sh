@@ -6,6 +6,7 @@
 #      by AdamW, with the tree exchange (the default); LeNet-5 and the bn net also at -np 1, 4, 5
 #      and 8 (oversubscribed; 5 takes uneven shares, 8 leaves ranks idle on the last batch),
 #      and with the gather exchange, whose traffic bench prints against its formula;
+#   1a. 2 ranks x 3 threads (pieces below the shard) give the bits of 1 process x 1 thread;
 #   1b. two emulated hosts (scripts/netns-cluster.sh: network namespaces, TCP over a shaped
 #      link) give the same bits with both exchanges;
 #   2. a P=2 checkpoint resumed at P=1 and P=3 ends bit-identical to an uninterrupted run;
@@ -42,6 +43,15 @@ for m in lenet5 "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --
         done
     done
     echo "distributed: ${m%% *}: 1, 2, 4, 5 and 8 ranks, tree and gather exchanges == 1 process, bit for bit"
+done
+# ranks with more threads than their shards (2 per rank at batch 32): each rank runs its shards as
+# pieces (work below the shard), the bn net as segments
+for m in lenet5 regularized-lenet5 \
+         "conv5x5x6:same,bn,pool,conv5x5x16,bn,pool,fc120,bn,fc84,fc10 --optimizer adamw --lr 0.001 --schedule cosine"; do
+    $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 1 --checkpoint "$OUT/one.safetensors" > /dev/null
+    scripts/mpirun.sh -np 2 $TRAIN --model $m "${RUN[@]}" --epochs 1 --threads 3 --checkpoint "$OUT/mpi.safetensors" > "$OUT/mpi.log"
+    same_tensors "$OUT/one.safetensors" "$OUT/mpi.safetensors"
+    echo "distributed: ${m%% *}: 2 ranks x 3 threads == 1 process x 1 thread, bit for bit"
 done
 # two emulated hosts: network namespaces, TCP only, over a link shaped to 1 Gbit/s
 scripts/netns-cluster.sh up 2 1gbit > /dev/null

@@ -75,6 +75,9 @@ expect_failure 64 "--batch-size must be in 1...4096, got -1" .build/release/trai
 expect_failure 64 "--lr must be a positive number" .build/release/train --lr -1
 expect_failure 64 "TINYCONV_ISA=garbage is not an ISA" env TINYCONV_ISA=garbage .build/release/train --epochs 1
 expect_failure 64 "--threads must be in 1...1024, got 0" .build/release/train --evaluate "$OUT/run.safetensors" --threads 0
+expect_failure 64 "--threads must be in 1...1024, got -1" .build/release/train --threads -1
+expect_failure 64 "--threads must be in 1...1024, got 100000" .build/release/bench --threads 100000
+expect_failure 64 "The value 'many' is invalid for '--threads" .build/release/train --threads many
 expect_failure 64 "--model cannot be combined with it" .build/release/train --evaluate "$OUT/run.safetensors" --model custom
 expect_failure 64 "--batch-size 64 (the checkpoint's is 32) would change it" .build/release/train --resume "$OUT/run.safetensors" --batch-size 64
 expect_failure 64 "name the same file" .build/release/train --epochs 1 --checkpoint "$OUT/same" --json "$OUT/same"
