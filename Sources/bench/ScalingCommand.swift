@@ -4,100 +4,184 @@ import BenchHarness
 import EngineOptions
 import TinyConv
 
-/// `bench scaling`: 2 threads vs 1, Dispatch vs OpenMP, and the measured costs behind a
-/// projection of the Dispatch scheduler to more cores than this machine has.
+/// `bench scaling`: training steps measured at several thread counts and batch sizes
+/// (interleaved), Dispatch vs OpenMP at the most threads, and the projection model
+/// (ScalingModel) built from one-thread runs, with its error against every measured point.
 struct ScalingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "scaling", abstract: "Thread scaling, Dispatch vs OpenMP, and a projection to more cores.")
+        commandName: "scaling", abstract: "Thread scaling measured at several thread counts and batches, Dispatch vs OpenMP, and the projection model's error.")
 
     @Option(help: "Model names or specs (repeatable).") var model: [String] = ["custom", "lenet5"]
+    @Option(help: "Thread counts to measure, comma-separated (default: 1, 2, 4, ... up to this machine's cores, and the cores).")
+    var threads: String?
+    @Option(help: "Batch sizes to measure (repeatable; default: 32 and 256).") var batchSize: [Int] = []
     @Option(parsing: .unconditional, help: "Samples per micro-shard.") var shardSize = 8
-    @Option(parsing: .unconditional, help: "Timed repeats (interleaved), at least 2.") var repeats = 21
+    @Option(parsing: .unconditional, help: "Timed repeats (interleaved), at least 2.") var repeats = 11
     @Option(parsing: .unconditional, help: "Steps per repeat.") var steps = 10
     @Option(help: "Write the measurements and projections as JSON.") var json: String?
     @OptionGroup var isaOption: ISAOption
+
+    static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// The thread counts to measure: the flag's list, or powers of two up to the cores.
+    func threadCounts() throws -> [Int] {
+        guard let threads else {
+            var list = [1]
+            while list.last! * 2 <= Self.cores { list.append(list.last! * 2) }
+            if list.last! != Self.cores { list.append(Self.cores) }
+            return list
+        }
+        let parts = threads.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.allSatisfy({ $0.map { (1...TrainingConfig.maxThreads).contains($0) } ?? false }) else {
+            throw ValidationError("--threads takes thread counts in 1...\(TrainingConfig.maxThreads), comma-separated (e.g. 1,2,4,8,16), got '\(threads)'")
+        }
+        return Array(Set(values.map { $0! })).sorted()
+    }
+
+    var batches: [Int] { batchSize.isEmpty ? [32, 256] : batchSize }
 
     func validate() throws {
         guard (1...TrainingConfig.maxBatchSize).contains(shardSize) else {
             throw ValidationError("--shard-size must be in 1...\(TrainingConfig.maxBatchSize), got \(shardSize)")
         }
+        for b in batches where !(1...TrainingConfig.maxBatchSize).contains(b) {
+            throw ValidationError("--batch-size must be in 1...\(TrainingConfig.maxBatchSize), got \(b)")
+        }
         guard (2...1000).contains(repeats) else { throw ValidationError("--repeats must be in 2...1000, got \(repeats)") }
         guard (1...10_000).contains(steps) else { throw ValidationError("--steps must be in 1...10000, got \(steps)") }
+        _ = try threadCounts()
+    }
+
+    /// One measured configuration and what the model projected for it.
+    struct Point: Codable {
+        var batch: Int
+        var threads: Int
+        var medianStepSeconds: Double
+        var imagesPerSecond: Double
+        /// Over one thread at the same batch, and over one thread at the first batch (32).
+        var speedup: Double
+        var speedupOverFirstBatchOneThread: Double
+        var projectedStepSeconds: Double
+        /// (projected - measured) / measured
+        var projectionError: Double
     }
 
     struct Result: Codable {
         var model: String
-        var medians: [String: Double]        // configuration -> median seconds per step
-        var speedup2v1: [Double]             // 1-thread / 2-thread step time: ratio, low, high (95% CI)
-        var dispatchOverOpenmp: [Double]     // OpenMP / Dispatch step time at 2 threads: ratio, low, high
+        var points: [Point]
+        var dispatchOverOpenmp: [Double]     // OpenMP / Dispatch step time at the most threads: ratio, low, high
+        var openmpThreads: Int
         var projections: [ScalingModel]
     }
 
-    /// Step times of one model under two (threads, backend) configurations, `repeats`
-    /// interleaved pairs (A B, B A, ...), seconds per step.
-    func paired(_ name: String, _ spec: NetworkSpec, _ a: (Int, SchedulerBackend), _ b: (Int, SchedulerBackend)) throws
-        -> (a: [Double], b: [Double]) {
-        let benches = try [a, b].map { (t, backend) -> StepBenchmark in
-            var o = StepBenchmark.Options()
-            (o.batchSize, o.threads, o.scheduler, o.shardSize, o.stepsPerRepeat, o.repeats, o.profile) = (32, t, backend, shardSize, steps, 1, false)
-            return try StepBenchmark(models: [(name, spec)], options: o)
-        }
-        var samples: [[Double]] = [[], []]
+    func options(batch: Int, threads: Int, backend: SchedulerBackend = .dispatch, profile: Bool = false, repeats: Int = 1) -> StepBenchmark.Options {
+        var o = StepBenchmark.Options()
+        (o.batchSize, o.threads, o.scheduler, o.shardSize) = (batch, threads, backend, shardSize)
+        (o.stepsPerRepeat, o.repeats, o.profile) = (steps, repeats, profile)
+        return o
+    }
+
+    /// Seconds per step of each benchmark, `repeats` rounds, the order rotated every round.
+    func interleaved(_ benches: [StepBenchmark]) -> [[Double]] {
+        var samples = Array(repeating: [Double](), count: benches.count)
         for r in 0..<repeats {
-            for i in (r % 2 == 0 ? [0, 1] : [1, 0]) {
+            for k in 0..<benches.count {
+                let i = (k + r) % benches.count
                 benches[i].resetTimings()
                 benches[i].run()
                 samples[i].append(benches[i].stepSeconds[0][0])
             }
         }
-        return (samples[0], samples[1])
+        return samples
+    }
+
+    /// How well one shard's pieces use k threads here: (T(1) / T(k)) / k at a batch of one shard.
+    func pieceEfficiency(_ m: String, _ spec: NetworkSpec) throws -> (k: Int, efficiency: Double) {
+        let k = min(Self.cores, shardSize)
+        guard k > 1 else { return (1, 1) }
+        let benches = try [1, k].map { try StepBenchmark(models: [(m, spec)], options: options(batch: shardSize, threads: $0)) }
+        let t = interleaved(benches).map(Statistics.median)
+        return (k, t[0] / t[1] / Double(k))
+    }
+
+    /// The model's inputs from a profiled single-thread run at a batch size.
+    func projection(_ m: String, _ spec: NetworkSpec, batch: Int, forkJoin: [Int: Double], pieces: Double) throws -> ScalingModel {
+        let b = try StepBenchmark(models: [(m, spec)], options: options(batch: batch, threads: 1, profile: true, repeats: 3))
+        b.run()
+        let step = Statistics.median(b.profiledStepSeconds[0])
+        let update = Double(b.profilers[0].total(.optimizer)) * 1e-9 / Double(b.profiledSteps)
+        let shards = (batch + shardSize - 1) / shardSize
+        // a step run as pieces: gather, each unfused stage forward, loss, each stage's backward
+        // phases (a ReLU backward phase for conv and dense layers before a non-pool layer)
+        let unfused = try ExecutionPlan(network: b.variants[0].network, capacity: shardSize, fuseLayers: false)
+        let phases = 2 + unfused.stages.count + unfused.stages.count + unfused.network.resolved.filter(\.relu).count
+        return ScalingModel(batch: batch, shards: shards, shardSeconds: (step - update) / Double(shards), updateSeconds: update,
+                            forkJoinSeconds: forkJoin, phases: phases, shardImages: min(shardSize, batch), pieceEfficiency: pieces)
     }
 
     func run() throws {
         try isaOption.apply()
         try checkFiles(outputs: [("--json", json)])
-        let machine = MachineInfo.current(coresUsed: ProcessInfo.processInfo.activeProcessorCount)
-        print("TinyConv scaling on \(machine.cpuModel) (\(machine.logicalCores) cores), ISA \(machine.isa), shards of \(shardSize)")
+        let counts = try threadCounts()
+        let machine = MachineInfo.current(coresUsed: Self.cores)
+        print("TinyConv scaling on \(machine.cpuModel) (\(machine.logicalCores) cores), ISA \(machine.isa), shards of \(shardSize); " +
+              "threads \(counts.map(String.init).joined(separator: ", ")); \(repeats) interleaved repeats of \(steps) steps")
+        if counts.last! > Self.cores { print("note: more threads than cores (\(Self.cores)): those points measure oversubscription, not scaling") }
         var forkJoin: [Int: Double] = [:]
-        for w in [1, 2, 4, 8, 16, 32] { forkJoin[w] = ScalingModel.measureForkJoin(workers: w) }
+        // up to the cores only: an oversubscribed pool's fork/join is the scheduler's time slice,
+        // not what the same pool costs on a machine with that many cores (the model extrapolates)
+        for w in Set(counts + [1, 2, 4, 8, 16, 32]).sorted() where w <= Self.cores {
+            forkJoin[w] = ScalingModel.measureForkJoin(workers: w)
+        }
         print("fork/join of the worker pool (empty rounds) by workers: " + forkJoin.sorted { $0.key < $1.key }
-            .map { String(format: "%d: %.1f us", $0.key, $0.value * 1e6) }.joined(separator: ", "))
+            .map { String(format: "%d: %.1f us", $0.key, $0.value * 1e6) }.joined(separator: ", ")
+            + (forkJoin.count < 6 ? "; beyond \(Self.cores), the model grows the largest linearly" : ""))
         var results: [Result] = []
         for m in model {
             let spec = try ModelZoo.spec(m)
-            // Two interleaved comparisons, the OpenMP one second so that the OpenMP runtime
-            // does not exist yet while the thread scaling is measured.
-            let d1 = try paired(m, spec, (1, .dispatch), (2, .dispatch))
-            let dv = try paired(m, spec, (2, .openmp), (2, .dispatch))
-            let sp = Statistics.pairedRatioMedianCI(d1.a, d1.b)
-            let ov = Statistics.pairedRatioMedianCI(dv.a, dv.b)
-            let medians = ["dispatch/1": Statistics.median(d1.a), "dispatch/2": Statistics.median(d1.b),
-                           "openmp/2": Statistics.median(dv.a), "dispatch/2 (vs openmp)": Statistics.median(dv.b)]
-            print(String(format: "%@: step %.2f ms at 1 thread, %.2f ms at 2: speed-up %.2fx (95%% CI %.2f-%.2f); OpenMP at 2 threads %.2f ms vs Dispatch %.2f ms: Dispatch is %.2fx faster (95%% CI %.2f-%.2f)",
-                         m, 1e3 * medians["dispatch/1"]!, 1e3 * medians["dispatch/2"]!, sp.ratio, sp.low, sp.high,
-                         1e3 * medians["openmp/2"]!, 1e3 * medians["dispatch/2 (vs openmp)"]!, ov.ratio, ov.low, ov.high))
-            // Projection inputs from a profiled single-thread run at each batch size.
-            var projections: [ScalingModel] = []
-            for batch in [32, 128] {
-                var o = StepBenchmark.Options()
-                (o.batchSize, o.threads, o.shardSize, o.stepsPerRepeat, o.repeats) = (batch, 1, shardSize, steps, 3)
-                let b = try StepBenchmark(models: [(m, spec)], options: o)
-                b.run()
-                let step = Statistics.median(b.profiledStepSeconds[0])
-                let update = Double(b.profilers[0].total(.optimizer)) * 1e-9 / Double(b.profiledSteps)
-                let shards = (batch + shardSize - 1) / shardSize
-                let model = ScalingModel(batch: batch, shards: shards, shardSeconds: (step - update) / Double(shards),
-                                         updateSeconds: update, forkJoinSeconds: forkJoin)
+            var points: [Point] = [], projections: [ScalingModel] = []
+            var firstOneThread: Double?
+            let pieces = try pieceEfficiency(m, spec)
+            print(String(format: "%@: one shard of %d on %d threads as pieces: efficiency %.2f", m, shardSize, pieces.k, pieces.efficiency))
+            for batch in batches {
+                let model = try projection(m, spec, batch: batch, forkJoin: forkJoin, pieces: pieces.efficiency)
                 projections.append(model)
-                print(String(format: "  batch %d (%d shards): shard %.3f ms, reduction+update %.3f ms on one thread", batch, shards,
-                             1e3 * model.shardSeconds, 1e3 * update))
-                for p in [2, 4, 8, 16, 32] {
-                    print(String(format: "    %2d cores: projected speed-up %5.2fx, serial (fork/join) share %.2f%%, imbalance share %.1f%%",
-                                 p, model.speedup(cores: p), 100 * model.serialShare(cores: p), 100 * model.imbalanceShare(cores: p)))
+                let benches = try counts.map { try StepBenchmark(models: [(m, spec)], options: options(batch: batch, threads: $0)) }
+                let medians = interleaved(benches).map(Statistics.median)
+                let one = counts.first == 1 ? medians[0] : model.stepSeconds(cores: 1)
+                if firstOneThread == nil { firstOneThread = one * 32 / Double(batch) }  // per 32 images
+                print(String(format: "%@, batch %d (%d shards): shard %.3f ms, reduction+update %.3f ms on one thread", m, batch,
+                             model.shards, 1e3 * model.shardSeconds, 1e3 * model.updateSeconds))
+                print("  threads   step ms   images/s  speed-up  vs 1 thread b\(batches[0])  projected ms  model error")
+                for (t, med) in zip(counts, medians) {
+                    let projected = model.stepSeconds(cores: t)
+                    let p = Point(batch: batch, threads: t, medianStepSeconds: med, imagesPerSecond: Double(batch) / med,
+                                  speedup: one / med, speedupOverFirstBatchOneThread: firstOneThread! * Double(batch) / 32 / med,
+                                  projectedStepSeconds: projected, projectionError: (projected - med) / med)
+                    points.append(p)
+                    print(String(format: "  %7d  %8.3f  %9.0f  %7.2fx  %18.2fx  %12.3f  %+10.1f%%", t, 1e3 * med, p.imagesPerSecond, p.speedup,
+                                 p.speedupOverFirstBatchOneThread, 1e3 * projected, 100 * p.projectionError))
+                }
+                for t in [4, 8, 16, 32, 64] where t > counts.last! {
+                    print(String(format: "  %7d  projected %.3f ms (%.2fx, %.0f images/s), not measured", t, 1e3 * model.stepSeconds(cores: t),
+                                 model.speedup(cores: t), Double(batch) / model.stepSeconds(cores: t)))
                 }
             }
-            results.append(Result(model: m, medians: medians, speedup2v1: [sp.ratio, sp.low, sp.high],
-                                  dispatchOverOpenmp: [ov.ratio, ov.low, ov.high], projections: projections))
+            let errors = points.map { abs($0.projectionError) }
+            print(String(format: "  model error over %d points: median %.1f%%, largest %.1f%%", errors.count,
+                         100 * Statistics.median(errors), 100 * (errors.max() ?? 0)))
+            // Dispatch vs OpenMP at the most threads, batch of the first size
+            let most = counts.last!
+            let pair = try [SchedulerBackend.openmp, .dispatch].map {
+                try StepBenchmark(models: [(m, spec)], options: options(batch: batches[0], threads: most, backend: $0))
+            }
+            let dv = interleaved(pair)
+            let ov = Statistics.pairedRatioMedianCI(dv[0], dv[1])
+            print(String(format: "  %d threads, batch %d: OpenMP %.3f ms vs Dispatch %.3f ms: Dispatch is %.2fx faster (95%% CI %.2f-%.2f)",
+                         most, batches[0], 1e3 * Statistics.median(dv[0]), 1e3 * Statistics.median(dv[1]), ov.ratio, ov.low, ov.high))
+            results.append(Result(model: m, points: points, dispatchOverOpenmp: [ov.ratio, ov.low, ov.high], openmpThreads: most,
+                                  projections: projections))
         }
         if let json {
             try JSONFile.write(results, to: json)
