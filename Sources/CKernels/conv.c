@@ -70,6 +70,39 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s, const tc_conv_algo *algo) {
     return generic > cin1 ? generic : cin1;
 }
 
+// ---- 1x1 convs and dense layers, on a range of channels (work below the shard: a range is the
+// same GEMM on a slice of the weights, so every element keeps its FMA chain; the whole call is
+// the full range)
+// y [rows][c0..c1) = relu?(x [rows][Cin] * w [Cin][c0..c1) + b[c0..c1))
+static void forward_1x1(const tc_isa_kernels *t, tc_conv_shape s, const tc_gemm_algo *a, const float *x, const float *w,
+                        const float *b, float *y, int relu, float *workspace, int c0, int c1) {
+    const tc_panel_source src = tc_src_strided(x, s.cin, 1);
+    const tc_panel_source bt = tc_src_strided(w + c0, 1, s.cout);  // op(cout - c0, cin)
+    tc_gemm_sources(t, a, out_rows(s), (size_t)(c1 - c0), (size_t)s.cin, &src, &bt, y + c0, (size_t)s.cout, 0,
+                    b ? b + c0 : NULL, relu, workspace);
+}
+
+// dx [rows][c0..c1) = dy [rows][Cout] * w [c0..c1)[Cout]^T; few rows (a dense layer on a shard) take
+// the transposed product dx^T = W dY^T, whose A operand (the weights) is read in place.
+static void backward_data_1x1(const tc_isa_kernels *kt, tc_conv_shape s, const tc_gemm_algo *a, const float *dy,
+                              const float *w, float *dx, float *workspace, int c0, int c1) {
+    const size_t rows = out_rows(s), cin = (size_t)s.cin, cn = (size_t)(c1 - c0);
+    const float *wc = w + (size_t)c0 * s.cout;
+    if (bwd_data_transposed(s, a)) {
+        // dx^T [cn][rows] = w [c0..c1)[cout] dy^T, then the small result transposed: each
+        // element is the same FMA chain over cout as in dy w^T.
+        float *dxt = workspace, *gw = workspace + ROW_BLOCK * cin + 16;
+        const tc_panel_source wa = tc_src_strided(wc, s.cout, 1);   // op(ci - c0, co) = w[ci][co]
+        const tc_panel_source dyt = tc_src_strided(dy, s.cout, 1);  // op(row, co) = dy[row][co]
+        tc_gemm_sources(kt, a, cn, rows, (size_t)s.cout, &wa, &dyt, dxt, rows, 0, NULL, 0, gw);
+        kt->transpose(cn, rows, dxt, rows, dx + c0, cin);
+        return;
+    }
+    const tc_panel_source dys = tc_src_strided(dy, s.cout, 1);
+    const tc_panel_source wt = tc_src_strided(wc, s.cout, 1);  // op(ci - c0, co) = w[ci][co]
+    tc_gemm_sources(kt, a, rows, cn, (size_t)s.cout, &dys, &wt, dx + c0, cin, 0, NULL, 0, workspace);
+}
+
 // ---- forward: [N*Ho*Wo][Cout] = im2col(x) [N*Ho*Wo][k*k*Cin] * w [k*k*Cin][Cout]
 void tc_conv2d_forward(tc_conv_shape s, const tc_conv_algo *algo, const float *x, const float *w, const float *b,
                        float *y, int relu, float *workspace) {
@@ -80,7 +113,11 @@ void tc_conv2d_forward(tc_conv_shape s, const tc_conv_algo *algo, const float *x
         tc_conv_cin1_forward(t, s, a, x, w, b, y, relu, workspace);
         return;
     }
-    const tc_panel_source src = is_1x1(s) ? tc_src_strided(x, s.cin, 1) : tc_src_im2col(x, s);
+    if (is_1x1(s)) {
+        forward_1x1(t, s, a, x, w, b, y, relu, workspace, 0, s.cout);
+        return;
+    }
+    const tc_panel_source src = tc_src_im2col(x, s);
     const tc_panel_source bt = tc_src_strided(w, 1, s.cout);
     tc_gemm_sources(t, a, out_rows(s), (size_t)s.cout, tc_conv_taps(s), &src, &bt, y, (size_t)s.cout, 0, b, relu,
                     workspace);
@@ -98,19 +135,7 @@ void tc_conv2d_backward_data(tc_conv_shape s, const tc_conv_algo *algo, const fl
     const tc_gemm_algo *a = direction(algo, TC_DIR_BACKWARD_DATA);
     const tc_panel_source wt = tc_src_strided(w, s.cout, 1);  // op(tap, cout) = w[tap][cout]
     if (is_1x1(s)) {
-        const size_t rows = out_rows(s), cin = (size_t)s.cin;
-        if (bwd_data_transposed(s, a)) {
-            // dx^T [cin][rows] = w [cin][cout] dy^T, then the small result transposed: each
-            // element is the same FMA chain over cout as in dy w^T.
-            float *dxt = workspace, *gw = workspace + ROW_BLOCK * cin + 16;
-            const tc_panel_source wa = tc_src_strided(w, s.cout, 1);    // op(ci, co) = w[ci][co]
-            const tc_panel_source dyt = tc_src_strided(dy, s.cout, 1);  // op(row, co) = dy[row][co]
-            tc_gemm_sources(kt, a, cin, rows, (size_t)s.cout, &wa, &dyt, dxt, rows, 0, NULL, 0, gw);
-            kt->transpose(cin, rows, dxt, rows, dx, cin);
-            return;
-        }
-        const tc_panel_source dys = tc_src_strided(dy, s.cout, 1);
-        tc_gemm_sources(kt, a, rows, cin, (size_t)s.cout, &dys, &wt, dx, cin, 0, NULL, 0, workspace);
+        backward_data_1x1(kt, s, a, dy, w, dx, workspace, 0, s.cin);
         return;
     }
     const size_t rows = out_rows(s), t = tc_conv_taps(s);
@@ -244,6 +269,18 @@ void tc_dense_forward(int n, int in, int out, const tc_conv_algo *algo, const fl
 void tc_dense_backward_data(int n, int in, int out, const tc_conv_algo *algo, const float *dy, const float *w, float *dx,
                             float *workspace) {
     tc_conv2d_backward_data(dense_shape(n, in, out), algo, dy, w, dx, workspace);
+}
+void tc_dense_forward_columns(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *w,
+                              const float *b, float *y, int relu, float *workspace, int c0, int c1) {
+    const tc_conv_shape s = dense_shape(n, in, out);
+    assert(tc_conv_shape_ok(s) && x && w && y && workspace && 0 <= c0 && c0 < c1 && c1 <= out);
+    forward_1x1(tc_active_kernels(), s, direction(algo, TC_DIR_FORWARD), x, w, b, y, relu, workspace, c0, c1);
+}
+void tc_dense_backward_data_columns(int n, int in, int out, const tc_conv_algo *algo, const float *dy, const float *w,
+                                    float *dx, float *workspace, int c0, int c1) {
+    const tc_conv_shape s = dense_shape(n, in, out);
+    assert(tc_conv_shape_ok(s) && dy && w && dx && workspace && 0 <= c0 && c0 < c1 && c1 <= in);
+    backward_data_1x1(tc_active_kernels(), s, direction(algo, TC_DIR_BACKWARD_DATA), dy, w, dx, workspace, c0, c1);
 }
 void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                float *dw, float *db, int accumulate, float *workspace) {

@@ -142,6 +142,12 @@ void tc_dense_backward_data(int n, int in, int out, const tc_conv_algo *algo, co
 /// dw (+)= x^T dy, db (+)= column sums of dy
 void tc_dense_backward_weights(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                float *dw, float *db, int accumulate, float *workspace);
+/// Work below the shard, by features: y [N][c0..c1) alone (outputs c0..c1 of the forward), and
+/// dx [N][c0..c1) alone (inputs c0..c1 of the input gradient); the bits of the whole calls.
+void tc_dense_forward_columns(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *w,
+                              const float *b, float *y, int relu, float *workspace, int c0, int c1);
+void tc_dense_backward_data_columns(int n, int in, int out, const tc_conv_algo *algo, const float *dy, const float *w,
+                                    float *dx, float *workspace, int c0, int c1);
 /// Outputs [c0, c1) of dw alone (as tc_conv2d_backward_weights_columns); db whole when not NULL.
 void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_algo *algo, const float *x, const float *dy,
                                        float *dw, float *db, int accumulate, float *workspace, int c0, int c1);

@@ -68,6 +68,26 @@ public struct DenseKernel: Sendable {
     }
     public var weightGradientSplits: Bool { true }
 
+    /// y [n][columns] = relu?(x w + b) for outputs `columns` alone (the bits of the whole call).
+    @inlinable public func forward(batch n: Int, x: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, relu: Bool,
+                                   workspace: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        withUnsafePointer(to: algo) {
+            tc_dense_forward_columns(at(n), inputs, outputs, $0, x, weights, bias, y, relu ? 1 : 0, workspace,
+                                     Int32(columns.lowerBound), Int32(columns.upperBound))
+        }
+    }
+
+    /// dx [n][columns] = (dy w^T) for inputs `columns` alone (the bits of the whole call).
+    @inlinable public func backwardData(batch n: Int, dy: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                                        dx: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>,
+                                        columns: Range<Int>) {
+        withUnsafePointer(to: algo) {
+            tc_dense_backward_data_columns(at(n), inputs, outputs, $0, dy, weights, dx, workspace,
+                                           Int32(columns.lowerBound), Int32(columns.upperBound))
+        }
+    }
+
     /// dw [in][columns] (+)= (x^T dy) restricted to outputs `columns`, the bits of the whole call;
     /// db [out] whole when given.
     @inlinable public func backwardWeights(batch n: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,

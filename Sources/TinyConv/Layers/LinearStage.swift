@@ -60,11 +60,14 @@ final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage, PiecewiseStag
         if let dx = c.dx { kernel.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch) }
     }
 
-    // Pieces: the forward and the input gradient by images; the weight gradient by output
-    // channels (whole vectors), beside the input gradient in one phase, after the ReLU backward
-    // that both read.
+    // Pieces: a conv's forward and input gradient by images, a dense layer's by features (its
+    // shard is a few rows: every row piece would read all the weights); the weight gradient by
+    // output channels (whole vectors), beside the input gradient in one phase, after the ReLU
+    // backward that both read.
+    private var dense: DenseKernel? { kernel as? DenseKernel }
     func forwardPieces(images: Int, budget: Int) -> [StagePiece] {
-        StagePiece.ranges(images, pieces: budget).map { .images($0) }
+        if dense != nil { return StagePiece.channelRanges(outputChannels, pieces: budget, multiple: 16).map { .outputColumns($0) } }
+        return StagePiece.ranges(images, pieces: budget).map { .images($0) }
     }
     func backwardPhases(images: Int, budget: Int, inputGradient: Bool) -> [[StagePiece]] {
         var phases: [[StagePiece]] = []
@@ -76,18 +79,27 @@ final class LinearStage<Kernel: LinearKernel>: SplitBackwardStage, PiecewiseStag
             ? StagePiece.channelRanges(outputChannels, pieces: weightBudget, multiple: 16) : [0..<outputChannels]
         var last = columns.map { StagePiece.weightColumns($0) }
         if inputGradient {
-            last += StagePiece.ranges(images, pieces: max(1, budget - columns.count)).map { .inputGradient($0) }
+            let rest = max(1, budget - columns.count)
+            last += dense != nil ? StagePiece.channelRanges(inputCount, pieces: rest, multiple: 16).map { .inputColumns($0) }
+                                 : StagePiece.ranges(images, pieces: rest).map { .inputGradient($0) }
         }
         phases.append(last)
         return phases
     }
     func forward(_ c: StageContext, piece: StagePiece) {
-        guard case .images(let r) = piece else { forward(c); return }
-        forward(c.images(r, inputFloats: inputCount, outputFloats: outputCount, maskBytes: 0))
+        switch piece {
+        case .images(let r): forward(c.images(r, inputFloats: inputCount, outputFloats: outputCount, maskBytes: 0))
+        case .outputColumns(let cols):
+            dense!.forward(batch: c.count, x: c.x, weights: c.parameters, bias: c.parameters + weightCount, y: c.y, relu: relu,
+                           workspace: c.scratch, columns: cols)
+        default: forward(c)
+        }
     }
     func backward(_ c: StageContext, piece: StagePiece) {
         switch piece {
-        case .whole, .images: backward(c)
+        case .whole, .images, .outputColumns: backward(c)
+        case .inputColumns(let cols):
+            if let dx = c.dx { dense!.backwardData(batch: c.count, dy: c.dy, weights: c.parameters, dx: dx, workspace: c.scratch, columns: cols) }
         case .reluBackward(let r):
             let p = c.images(r, inputFloats: inputCount, outputFloats: outputCount, maskBytes: 0)
             ReLUKernel.backward(count: p.count * outputCount, y: p.y, dy: p.dy, dx: p.dy)

@@ -15,6 +15,11 @@ public enum StagePiece: Sendable, Equatable {
     /// The weight gradient's output channels [lo, hi) over the whole shard; the piece that
     /// starts at 0 also writes the bias gradient.
     case weightColumns(Range<Int>)
+    /// A dense layer's outputs [lo, hi) for the whole shard (forward): a slice of the weights
+    /// each, where an image split would read all of them on every piece.
+    case outputColumns(Range<Int>)
+    /// A dense layer's input gradient for inputs [lo, hi) over the whole shard.
+    case inputColumns(Range<Int>)
 
     /// n items cut into at most `pieces` contiguous ranges of sizes differing by at most one.
     public static func ranges(_ n: Int, pieces: Int) -> [Range<Int>] {
