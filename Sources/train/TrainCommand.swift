@@ -30,6 +30,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also write the initial weights here, before the first step (to start another engine from the same point).") var initialCheckpoint: String?
     @Option(help: "Resume from this checkpoint (--threads and --scheduler default to its own).") var resume: String?
     @Flag(help: "With --resume: continue on data files other than those the checkpoint was trained on.") var allowOtherData = false
+    @Flag(help: "Read a format-1 checkpoint (--resume, --evaluate), whose checksum leaves its tensor table unverified; this release only.")
+    var allowFormat1 = false
     @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
     @Option(help: "Score this checkpoint on the test set and exit.") var evaluate: String?
     @Option(help: "With --evaluate: also write the test set's logits here (.npy, float32, images x classes).") var logits: String?
@@ -49,6 +51,7 @@ struct TrainCommand: ParsableCommand {
         }
         if logits != nil && evaluate == nil { throw ValidationError("--logits goes with --evaluate") }
         if allowOtherData && resume == nil { throw ValidationError("--allow-other-data goes with --resume") }
+        if allowFormat1 && resume == nil && evaluate == nil { throw ValidationError("--allow-format-1 goes with --resume or --evaluate") }
         if initialCheckpoint != nil && resume != nil { throw ValidationError("--initial-checkpoint writes a new run's starting weights; a --resume run has none") }
         if evaluate != nil {
             let ignored = [("--model", !model.isEmpty), ("--resume", resume != nil), ("--epochs", epochs != nil), ("--lr", lr != nil),
@@ -65,6 +68,7 @@ struct TrainCommand: ParsableCommand {
     func execute() throws {
         Interrupt.install()  // first thing: a signal during start-up or loading is kept too
         try checkEnvironment()
+        Checkpoint.acceptsFormat1 = allowFormat1
         // Under mpirun: join the job; rank 0 alone prints and writes files (docs/distributed.md).
         let world = try MPIWorld.join(exchange: engine.exchange)
         if let world, world.rank != 0 {  // only rank 0 prints: point the others' stdout at /dev/null

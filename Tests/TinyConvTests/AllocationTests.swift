@@ -8,9 +8,11 @@ import Testing
 /// Allocation`): unoptimized Swift boxes closure contexts that release builds keep on the stack.
 @Suite("Allocation-free steps")
 struct AllocationTests {
-    @Test("a Dispatch training step allocates nothing once warm: every zoo model (SGD), a bn net (AdamW)",
-          arguments: ModelZoo.named.map { ($0.name, OptimizerSettings.Kind.sgd) } + [(BatchNormTests.spec, .adamw)])
-    func noAllocations(_ c: (model: String, optimizer: OptimizerSettings.Kind)) throws {
+    /// 2 threads: whole shards, merged online; 8 threads: 4 shards as pieces (work below the shard).
+    @Test("a Dispatch training step allocates nothing once warm: every zoo model (SGD) at 2 and 8 threads, a bn net (AdamW)",
+          arguments: ModelZoo.named.flatMap { m in [2, 8].map { (m.name, OptimizerSettings.Kind.sgd, $0) } }
+              + [(BatchNormTests.spec, .adamw, 2)])
+    func noAllocations(_ c: (model: String, optimizer: OptimizerSettings.Kind, threads: Int)) throws {
         let model = c.model
         guard tc_test_malloc_calls() >= 0 else {  // under a sanitizer: its runtime owns malloc
             print("allocation check: skipped under a sanitizer (its runtime owns malloc)")
@@ -21,7 +23,7 @@ struct AllocationTests {
             return
         }
         let net = try Network(spec: try ModelZoo.spec(model), seed: 2)
-        let s = try MinibatchScheduler(network: net, maxBatch: 32, shardSize: 8, threads: 2)
+        let s = try MinibatchScheduler(network: net, maxBatch: 32, shardSize: 8, threads: c.threads)
         let data = syntheticData(count: 32, seed: 3)
         let idx = (0..<Int32(32)).map { $0 }
         var optimizer = OptimizerSettings()
@@ -39,13 +41,13 @@ struct AllocationTests {
                     }
                     steps(3, from: 0)  // warm-up: lazy runtime initialization happens here
                     // count this thread and the scheduler's workers (other tests run concurrently)
-                    s.pool.run(2, { _, _ in tc_test_malloc_track_this_thread(1) }, nil)
+                    s.pool.run(c.threads, { _, _ in tc_test_malloc_track_this_thread(1) }, nil)
                     let before = tc_test_malloc_calls()
                     steps(20, from: 3)
                     let after = tc_test_malloc_calls()
-                    s.pool.run(2, { _, _ in tc_test_malloc_track_this_thread(0) }, nil)
-                    #expect(after - before == 0, "\(model): \(after - before) allocations in 20 steps")
-                    print("allocation check: \(model): \(after - before) allocations in 20 steady-state steps")
+                    s.pool.run(c.threads, { _, _ in tc_test_malloc_track_this_thread(0) }, nil)
+                    #expect(after - before == 0, "\(model), \(c.threads) threads: \(after - before) allocations in 20 steps")
+                    print("allocation check: \(model), \(c.threads) threads: \(after - before) allocations in 20 steady-state steps")
                     try #require(after >= before)
                 }
             }

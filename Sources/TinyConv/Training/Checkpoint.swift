@@ -16,9 +16,14 @@ import Foundation
 /// run could have made). A file without a checksum is refused.
 public enum Checkpoint {
     public static let format = "tinyconv-checkpoint-2"
-    /// Written before the checksum covered the header; read (its checksum covers the spec,
-    /// configuration, progress and tensor bytes) with a note that the header is unverified.
+    /// Written before the checksum covered the header (its checksum covers the spec,
+    /// configuration, progress and tensor bytes, not the tensor table): refused unless
+    /// `acceptsFormat1` (the commands' `--allow-format-1`, one release of grace), then read with a
+    /// note. A file labelled format 1 that carries a field only format 2 writes (`data`) is a
+    /// relabelled format-2 file and is refused either way (docs/trust.md).
     static let formatV1 = "tinyconv-checkpoint-1"
+    /// Whether format-1 files are read at all (set once by a command from `--allow-format-1`).
+    nonisolated(unsafe) public static var acceptsFormat1 = false
     static let placeholder = "crc32:00000000"
 
     public struct Contents {
@@ -213,6 +218,12 @@ public enum Checkpoint {
             let actual = crc(zeroed)
             guard stored == actual else { throw fail(path, "checksum \(actual) does not match the stored \(stored) (damaged checkpoint)") }
         } else {
+            guard meta["data"] == nil else {
+                throw fail(path, "says it is format 1 but carries format 2's data-files field: a relabelled format-2 file (tampered or damaged), refusing it")
+            }
+            guard acceptsFormat1 else {
+                throw fail(path, "is a format-1 checkpoint, whose checksum does not cover its tensor table: refused (--allow-format-1 reads it, this release only; what the run writes is format 2)")
+            }
             guard let stored = meta["checksum"] else {
                 throw fail(path, "has no checksum: it cannot be verified (damaged, or written before checksums), refusing it")
             }

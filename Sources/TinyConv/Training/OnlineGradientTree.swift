@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The shard reduction tree (tc_sum_buffers: sum(lo, hi) = sum(lo, mid) + sum(mid, hi),
@@ -45,7 +46,11 @@ final class OnlineGradientTree: @unchecked Sendable {
     private let nodeBuffer: UnsafeMutablePointer<Int>
     /// Per shard: the buffer its backward writes.
     private let leafBuffer: UnsafeMutablePointer<Int>
-    private let free: Mutex<[Int]>
+    /// The free buffers, a stack under a pthread lock (NSLock: one the thread sanitizer sees;
+    /// it does not see Synchronization.Mutex's futex).
+    private let freeLock = NSLock()
+    private let freeList: UnsafeMutablePointer<Int>
+    private var freeCount = 0
     private let maxShards: Int
     /// The buffer with the step's total, once every shard has finished.
     private(set) var rootBuffer = 0
@@ -58,9 +63,8 @@ final class OnlineGradientTree: @unchecked Sendable {
         nodeBuffer.initialize(repeating: 0, count: 2 * maxShards)
         leafBuffer = .allocate(capacity: maxShards)
         leafBuffer.initialize(repeating: 0, count: maxShards)
-        var list: [Int] = []
-        list.reserveCapacity(maxShards)
-        free = Mutex(list)
+        freeList = .allocate(capacity: maxShards)
+        freeList.initialize(repeating: 0, count: maxShards)
         layout = Layout(shards: 1)
     }
 
@@ -69,21 +73,23 @@ final class OnlineGradientTree: @unchecked Sendable {
         arrivals.deallocate()
         nodeBuffer.deallocate()
         leafBuffer.deallocate()
+        freeList.deallocate()
     }
 
     /// Before a step of `shards` shards (on the calling thread, workers idle).
     func begin(shards: Int) {
         if let l = layouts[shards] { layout = l } else { layout = Layout(shards: shards); layouts[shards] = layout }
         for i in 0..<layout.parent.count { arrivals[i].store(0, ordering: .relaxed) }
-        free.withLock { list in
-            list.removeAll(keepingCapacity: true)
-            for b in (0..<maxShards).reversed() { list.append(b) }  // the lowest buffers first: the warmest
-        }
+        for (i, b) in (0..<maxShards).reversed().enumerated() { freeList[i] = b }  // the lowest buffers first: the warmest
+        freeCount = maxShards
     }
 
     /// The buffer shard s's backward writes (taken from the free list at its first call).
     func buffer(forShard s: Int) -> UnsafeMutablePointer<Float> {
-        let b = free.withLock { $0.removeLast() }
+        freeLock.lock()
+        freeCount -= 1
+        let b = freeList[freeCount]
+        freeLock.unlock()
         leafBuffer[s] = b
         return buffers + b * floats
     }
@@ -99,7 +105,10 @@ final class OnlineGradientTree: @unchecked Sendable {
             let other = nodeBuffer[layout.sibling[node]]
             let (left, right) = layout.isLeft[node] ? (mine, other) : (other, mine)
             GradientSumKernel.merge(count: floats, right: buffers + right * floats, into: buffers + left * floats)
-            free.withLock { $0.append(right) }
+            freeLock.lock()
+            freeList[freeCount] = right
+            freeCount += 1
+            freeLock.unlock()
             (node, mine) = (p, left)
         }
     }
