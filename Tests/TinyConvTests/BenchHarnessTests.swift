@@ -37,7 +37,9 @@ struct BenchHarnessTests {
 
     static func smallBench() throws -> (StepBenchmark, BenchReport) {
         var o = StepBenchmark.Options()
-        (o.batchSize, o.threads, o.warmupSteps, o.stepsPerRepeat, o.repeats, o.traceSteps) = (8, 2, 1, 1, 3, 1)
+        // 2 shards on 2 threads: whole shards per worker, so the plan keeps conv + pool fused
+        // (fewer shards than threads would run them apart, as pieces)
+        (o.batchSize, o.threads, o.warmupSteps, o.stepsPerRepeat, o.repeats, o.traceSteps) = (16, 2, 1, 1, 3, 1)
         let models = [("a", try NetworkSpec.parse("conv3x3x4,pool,fc10")), ("b", try NetworkSpec.parse("conv3x3x8,pool,fc10"))]
         let b = try StepBenchmark(models: models, options: o)
         b.run()

@@ -250,7 +250,7 @@ struct TrainingTests {
             } } }
         }
         let base = loss()
-        let g = s.optimizer.gradient.array
+        let g = s.lastGradient
         let maxG = g.map { abs(Double($0)) }.max()!
         // A shifted weight moves thousands of pre-activations; one that crosses a ReLU kink
         // or flips a max-pool winner bends the central difference by at most the jump

@@ -142,6 +142,10 @@ public final class MinibatchScheduler: @unchecked Sendable {
 
     var shardCount: Int { batch?.shardCount ?? 0 }
 
+    /// The last training step's parameter gradient, summed over its shards (the update's input;
+    /// AdamW's update has added the L2 term to it in place).
+    public var lastGradient: [Float] { Array(UnsafeBufferPointer(start: optimizer.summed, count: network.parameterCount)) }
+
     // MARK: - one shard, one phase
 
     @inline(__always)
