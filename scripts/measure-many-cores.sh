@@ -55,7 +55,8 @@ print(f"  threads {T:3d} batch   32, --no-split: " + ", ".join(f"{k} {v:,.0f}" f
 base = {(t, b): rate("base", t, b) for t, b in [(1, 32), (1, 256), (T, 32), (T, 256)]}
 for m in table[(1, 32)]:
     one = table[(1, 32)][m]
-    print(f"{m}: {T} threads b32 {table[(T, 32)][m] / one:.2f}x the 1-thread b32 rate (pieces; {ns[m] / one:.2f}x without); "
+    split = f"pieces; {ns[m] / one:.2f}x with --no-split" if T > 4 else f"4 shards >= {T} threads: whole shards, no pieces; --no-split run {ns[m] / one:.2f}x"
+    print(f"{m}: {T} threads b32 {table[(T, 32)][m] / one:.2f}x the 1-thread b32 rate ({split}); "
           f"{T} threads b256 {table[(T, 256)][m] / one:.2f}x; 1 thread b256 costs {one / table[(1, 256)][m]:.3f}x per image of b32")
     if base[(1, 32)]:
         print("  against BASE_BENCH: " + ", ".join(f"t{t} b{b} {table[(t, b)][m] / base[(t, b)][m]:.3f}x" for t, b in base))

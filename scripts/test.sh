@@ -235,6 +235,79 @@ scripts/check-own-data.sh
 echo "== sweep: a grid of runs, stopped and continued, locally and over MPI ranks"
 scripts/check-sweep.sh
 
+echo "== trust round 4: downgrades, the environment, one writer per output, flags that do nothing, messages"
+# a format-2 checkpoint relabelled as format 1 (format 1's checksum recomputed), with and without
+# its data field; and the same file with config classes 12 (checksum recomputed): docs/trust.md
+python3 - "$OUT/run.safetensors" "$OUT" <<'PY'
+import json, struct, sys, zlib
+src, out = sys.argv[1], sys.argv[2]
+raw = open(src, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]; header = json.loads(raw[8:8 + n]); body = raw[8 + n:]
+def frame(h):
+    j = json.dumps(h, sort_keys=True, separators=(",", ":")).encode()
+    j += b" " * ((8 - (8 + len(j)) % 8) % 8)
+    return struct.pack("<Q", len(j)) + j + body
+def v1(drop_data):
+    h = json.loads(json.dumps(header)); m = h["__metadata__"]; m["format"] = "tinyconv-checkpoint-1"
+    if drop_data: del m["data"]
+    m["checksum"] = "crc32:%08x" % zlib.crc32((m["spec"] + "\n" + m["config"] + "\n" + m["progress"] + "\n").encode() + body)
+    return frame(h)
+open(out + "/relabelled.safetensors", "wb").write(v1(False))
+open(out + "/format1.safetensors", "wb").write(v1(True))
+h = json.loads(json.dumps(header)); m = h["__metadata__"]; m["config"] = m["config"].replace('"classes":10', '"classes":12')
+m["checksum"] = "crc32:00000000"; f = bytearray(frame(h)); at = f.find(b"crc32:00000000")
+f[at:at + 14] = ("crc32:%08x" % zlib.crc32(bytes(f))).encode(); open(out + "/classes12.safetensors", "wb").write(bytes(f))
+PY
+expect_failure 1 "a relabelled format-2 file" .build/release/train --evaluate "$OUT/relabelled.safetensors" --allow-format-1
+expect_failure 1 "a relabelled format-2 file" .build/release/export "$OUT/relabelled.safetensors" -o "$OUT/relabelled.onnx" --allow-format-1
+expect_failure 1 "is a format-1 checkpoint, whose checksum does not cover its tensor table" .build/release/export "$OUT/format1.safetensors" -o "$OUT/f1.onnx"
+.build/release/train --evaluate "$OUT/format1.safetensors" --allow-format-1 2>&1 | grep -q "note: .*a format-1 checkpoint"
+echo "trust: a format-1 file is read only with --allow-format-1, with its note"
+expect_failure 1 "its model does not fit its own input 28x28x1 and 12 classes" .build/release/train --evaluate "$OUT/classes12.safetensors"
+# the environment reaching libomp and Open MPI: checked like flags
+expect_failure 64 "OMP_NUM_THREADS=-3 must be a positive whole number" env OMP_NUM_THREADS=-3 .build/release/train --scheduler openmp --epochs 1
+expect_failure 64 "OMP_WAIT_POLICY=sometimes must be active or passive" env OMP_WAIT_POLICY=sometimes .build/release/bench --scheduler openmp
+expect_failure 64 "OMPI_COMM_WORLD_LOCAL_SIZE=zero must be a positive whole number" env OMPI_COMM_WORLD_LOCAL_SIZE=zero .build/release/sweep --out "$OUT/sw"
+# one writer per output: a second train on the same --checkpoint, a second sweep on the same --out
+.build/release/train --epochs 50 --limit 2000 --validation 200 --checkpoint "$OUT/shared.safetensors" > "$OUT/first.log" 2>&1 &
+first=$!
+for _ in $(seq 100); do [[ -s "$OUT/.shared.safetensors.lock" ]] && break; sleep 0.1; done
+expect_failure 1 "is being written by another run (pid $first)" .build/release/train --epochs 1 --limit 600 --validation 100 --checkpoint "$OUT/shared.safetensors"
+kill -TERM $first; wait $first || true
+.build/release/sweep --out "$OUT/sweep-a" --model lenet5 --seed 1-4 --epochs 30 --jobs 1 -- --limit 2000 --validation 200 > "$OUT/sweep-a.log" 2>&1 &
+first=$!
+for _ in $(seq 100); do [[ -s "$OUT/sweep-a/.lock" ]] && break; sleep 0.1; done
+expect_failure 64 "is being written by another run (pid $first)" .build/release/sweep --out "$OUT/sweep-a" --model lenet5 --seed 1-4 --epochs 30 --jobs 1 -- --limit 2000 --validation 200
+kill -TERM $first; wait $first || true
+mkdir -p "$OUT/not-a-sweep"; echo "mine" > "$OUT/not-a-sweep/summary.md"
+expect_failure 64 "holds other things and no sweep" .build/release/sweep --out "$OUT/not-a-sweep" --model lenet5 --epochs 1
+grep -q mine "$OUT/not-a-sweep/summary.md"
+expect_failure 64 "is a file, not a folder" .build/release/sweep --out README.md --model lenet5 --epochs 1
+# a cache never stops a run: a wisdom path that is a folder, a FIFO or /dev/null
+mkdir -p "$OUT/wisdom-dir"; mkfifo "$OUT/wisdom-fifo"
+for w in "$OUT/wisdom-dir" "$OUT/wisdom-fifo" /dev/null; do
+    TINYCONV_WISDOM="$w" timeout 120 .build/release/train --epochs 1 --limit 600 --validation 100 --tune fresh > "$OUT/w.log" 2> "$OUT/w.err"
+    grep -q "is not a regular file (a folder, FIFO or device): tuning without it" "$OUT/w.err"
+done
+echo "trust: a wisdom path that is a folder, a FIFO or /dev/null: tuned without it, trained, exit 0"
+# flags that would do nothing, and sweep's grid checked up front by train's own validation
+expect_failure 64 "--beta1, --weight-decay set AdamW's hyper-parameters, but this run trains with sgd" .build/release/train --beta1 0.8 --weight-decay 0.1
+expect_failure 64 "--schedule cosine:3 warms up over 3 epoch(s), the whole run is 3" .build/release/train --optimizer adamw --schedule cosine:3 --epochs 3
+expect_failure 64 "unknown key 'seeds'" bash -c "echo '{\"model\": [\"lenet5\"], \"seeds\": [1]}' > '$OUT/grid.json' && .build/release/sweep --out '$OUT/sw' --grid '$OUT/grid.json'"
+expect_failure 64 "run bogus_seed1 (bogus): --model: model spec: unknown model 'bogus'" .build/release/sweep --out "$OUT/sw" --model bogus --epochs 1
+expect_failure 64 "--schedule step:EPOCHS:GAMMA needs EPOCHS >= 1" .build/release/sweep --out "$OUT/sw" --model lenet5 --schedule step:0:1 --epochs 1
+expect_failure 64 "Unknown option '--bogus-flag'" .build/release/sweep --out "$OUT/sw" --model lenet5 --epochs 1 -- --bogus-flag
+expect_failure 64 "--lr must be a positive number" .build/release/sweep --out "$OUT/sw" --model lenet5 --lr -1 --epochs 1
+test ! -e "$OUT/sw"
+expect_failure 64 "cannot create the folder /proc/nope: No such file or directory" .build/release/sweep --out /proc/nope/x --model lenet5 --epochs 1
+# messages: a label past MNIST's ten classes, --data naming a file
+mkdir -p "$OUT/badlabels"; cp data/mnist/*.gz "$OUT/badlabels/"
+python3 - "$OUT/badlabels/train-labels-idx1-ubyte.gz" <<'PY'
+import gzip, sys
+d = bytearray(gzip.open(sys.argv[1]).read()); d[8 + 5] = 12; gzip.open(sys.argv[1], "wb").write(bytes(d))
+PY
+expect_failure 1 "label 12 at index 5 is outside 0..<10" .build/release/train --data "$OUT/badlabels" --epochs 1
+expect_failure 1 "is a file, not a folder (--data takes the folder" .build/release/train --data README.md --epochs 1
+
 echo "== distributed training over MPI on localhost (bit-identical to one process; faults)"
 scripts/test-distributed.sh
 

@@ -22,6 +22,17 @@ public struct SweepGrid: Codable, Equatable, Sendable {
 
     public init(from d: Decoder) throws {
         let c = try d.container(keyedBy: CodingKeys.self)
+        // a key the grid does not know would be an axis silently not swept
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        let known = Set(["model", "seed", "lr", "batch-size", "optimizer", "schedule", "epochs", "train"])
+        if let unknown = try d.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).filter({ !known.contains($0) }).sorted().first {
+            throw SweepError("unknown key '\(unknown)' (a grid has \(known.sorted().joined(separator: ", ")))")
+        }
         model = try c.decodeIfPresent([String].self, forKey: .model) ?? model
         seed = try c.decodeIfPresent([UInt64].self, forKey: .seed) ?? seed
         lr = try c.decodeIfPresent([Double].self, forKey: .lr)

@@ -17,7 +17,7 @@ struct ExportCommand: ParsableCommand {
 
     @Argument(help: "The checkpoint (.safetensors) written by train.") var checkpoint: String
     @Option(name: [.short, .long], help: "Where to write the model (default: the checkpoint's name with .onnx).") var output: String?
-    @Flag(help: "Read a format-1 checkpoint, whose checksum leaves its tensor table unverified; this release only.")
+    @Flag(name: .customLong("allow-format-1"), help: "Read a format-1 checkpoint, whose checksum leaves its tensor table unverified; this release only.")
     var allowFormat1 = false
 
     func run() throws {

@@ -20,9 +20,9 @@ struct SweepCommand: ParsableCommand {
         """)
 
     @Option(help: "Model names or specs (repeatable).") var model: [String] = []
-    @Option(help: "Seeds (repeatable; A-B for a range).") var seed: [String] = []
-    @Option(help: "Learning rates (repeatable).") var lr: [Double] = []
-    @Option(help: "Batch sizes (repeatable).") var batchSize: [Int] = []
+    @Option(parsing: .unconditionalSingleValue, help: "Seeds (repeatable; A-B for a range).") var seed: [String] = []
+    @Option(parsing: .unconditionalSingleValue, help: "Learning rates (repeatable).") var lr: [Double] = []
+    @Option(parsing: .unconditionalSingleValue, help: "Batch sizes (repeatable).") var batchSize: [Int] = []
     @Option(help: "Optimizers, sgd or adamw (repeatable).") var optimizer: [String] = []
     @Option(help: "Learning-rate schedules (repeatable).") var schedule: [String] = []
     @Option(parsing: .unconditional, help: "Epochs per run (default: 10).") var epochs: Int?
@@ -51,8 +51,10 @@ struct SweepCommand: ParsableCommand {
         var g: SweepGrid
         if let grid {
             guard let bytes = FileManager.default.contents(atPath: grid) else { throw ValidationError("--grid \(grid): cannot be read") }
-            do { g = try JSONDecoder().decode(SweepGrid.self, from: bytes) } catch {
-                throw ValidationError("--grid \(grid): not a sweep grid (\(error))")
+            do { g = try JSONDecoder().decode(SweepGrid.self, from: bytes) } catch let e as SweepError {
+                throw ValidationError("--grid \(grid): \(e)")
+            } catch {
+                throw ValidationError("--grid \(grid): not a sweep grid (\(Self.decodingProblem(error)))")
             }
         } else {
             g = report ? .report : SweepGrid()
@@ -69,6 +71,43 @@ struct SweepCommand: ParsableCommand {
         return g
     }
 
+    /// A JSON decoding error in one line: what is wrong and where.
+    static func decodingProblem(_ error: Error) -> String {
+        func at(_ path: [CodingKey]) -> String { path.isEmpty ? "" : " at \(path.map(\.stringValue).joined(separator: "."))" }
+        switch error as? DecodingError {
+        case let .typeMismatch(type, c)?: return "expected \(type)\(at(c.codingPath))"
+        case let .valueNotFound(type, c)?: return "missing \(type)\(at(c.codingPath))"
+        case let .keyNotFound(key, c)?: return "missing key \(key.stringValue)\(at(c.codingPath))"
+        case .dataCorrupted?: return "not valid JSON"
+        default: return "\(error)"
+        }
+    }
+
+    /// Every distinct configuration of the grid (seeds aside, they cannot be wrong) checked by
+    /// `train --check` before any run starts: a bad model, flag, optimizer or schedule is one line
+    /// and exit 64 now, not an "exit 64" per run with the reason in its log.
+    func checkRuns(_ runs: [SweepRun], train: String) throws {
+        var seen = Set<String>()
+        for r in runs where seen.insert(r.configuration + " " + r.fixed.joined(separator: " ")).inserted {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: train)
+            p.arguments = r.flags + ["--threads", "1", "--check"]
+            p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else {
+                let line = text.split(separator: "\n").first.map(String.init) ?? "exit \(p.terminationStatus)"
+                let reason = line.replacingOccurrences(of: "Error: ", with: "").replacingOccurrences(of: "train: error: ", with: "")
+                throw ValidationError("run \(r.name) (\(r.configuration)): \(reason)")
+            }
+        }
+    }
+
     static func seeds(_ text: String) throws -> [UInt64] {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         if parts.count == 2, let a = UInt64(parts[0]), let b = UInt64(parts[1]), a <= b, b - a < 10_000 { return Array(a...b) }
@@ -80,6 +119,9 @@ struct SweepCommand: ParsableCommand {
         Interrupt.install()
         try checkEnvironment()
         let grid = try makeGrid()
+        // before the folder is touched: a grid that cannot run leaves nothing behind
+        let trainBinary = try Self.trainBinary()
+        if !summaryOnly { try checkRuns(grid.runs, train: trainBinary) }
         // every rank waits for the slowest at the end: no deadline on that (mpirun ends the
         // job if a rank dies)
         let world = MPIWorld.launchedByMPI ? try MPIWorld(timeout: 1e9) : nil
@@ -87,9 +129,13 @@ struct SweepCommand: ParsableCommand {
         let rank = world?.rank ?? 0, ranks = world?.ranks ?? 1
         let runs = grid.runs
 
-        // The folder belongs to one grid: a second sweep into it with another grid is refused.
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        // The folder belongs to one grid: a second sweep into it with another grid is refused, and
+        // so is a folder that holds something else; one sweep at a time writes it.
         let gridPath = out + "/sweep.json"
+        try Self.checkOutFolder(out, gridPath: gridPath)
+        if rank == 0 {
+            do { try OutputLock.acquire(out, flag: "--out", folder: true) } catch let e as OutputLock.Held { throw ValidationError(e.message) }
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let gridJSON = try enc.encode(grid)
@@ -104,7 +150,7 @@ struct SweepCommand: ParsableCommand {
         let threads = self.threads ?? 1
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1))
         let jobs = self.jobs ?? max(1, cores / threads)
-        let runner = SweepRunner(out: out, train: try Self.trainBinary(), threads: threads, jobs: jobs)
+        let runner = SweepRunner(out: out, train: trainBinary, threads: threads, jobs: jobs)
         if ranks > 1 { runner.log = { print("rank \(rank): \($0)"); fflush(stdout) } }
         var failures: [SweepRunner.Outcome] = []
         if !summaryOnly {
@@ -137,6 +183,28 @@ struct SweepCommand: ParsableCommand {
         print("written: \(out)/summary.md, summary.json, curves.svg")
         for f in failures { FileHandle.standardError.write(Data("sweep: error: run \(f.run) failed (exit \(f.status))\n".utf8)) }
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// --out is a folder of ours or can become one: absent (created here), empty, or holding a
+    /// sweep's own state (sweep.json); a file, or a folder of other things, is refused.
+    static func checkOutFolder(_ out: String, gridPath: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw ValidationError("--out \(out) is a file, not a folder") }
+            let entries = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { !$0.hasPrefix(".") }  // our lock, temporaries
+            guard entries.isEmpty || FileManager.default.fileExists(atPath: gridPath) else {
+                throw ValidationError("--out \(out) holds other things and no sweep (no sweep.json): refusing to write into it (give a new or empty folder)")
+            }
+            return
+        }
+        // mkdir -p by hand, for errno's words (Foundation's error prints its domain and code)
+        var made = out.hasPrefix("/") ? "" : "."
+        for part in out.split(separator: "/") {
+            made += "/" + part
+            if mkdir(made, 0o755) != 0 && errno != EEXIST {
+                throw ValidationError("--out \(out): cannot create the folder \(made): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// The train binary beside this one (they are built together).

@@ -30,11 +30,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also write the initial weights here, before the first step (to start another engine from the same point).") var initialCheckpoint: String?
     @Option(help: "Resume from this checkpoint (--threads and --scheduler default to its own).") var resume: String?
     @Flag(help: "With --resume: continue on data files other than those the checkpoint was trained on.") var allowOtherData = false
-    @Flag(help: "Read a format-1 checkpoint (--resume, --evaluate), whose checksum leaves its tensor table unverified; this release only.")
+    @Flag(name: .customLong("allow-format-1"), help: "Read a format-1 checkpoint (--resume, --evaluate), whose checksum leaves its tensor table unverified; this release only.")
     var allowFormat1 = false
     @Option(help: "Write per-epoch figures and the configuration as JSON here.") var json: String?
     @Option(help: "Score this checkpoint on the test set and exit.") var evaluate: String?
     @Option(help: "With --evaluate: also write the test set's logits here (.npy, float32, images x classes).") var logits: String?
+    @Flag(help: "Check the flags, the data and the model, then exit without training or writing anything (what sweep does before it starts its runs).")
+    var check = false
 
     func run() throws {
         do { try execute() } catch let e as ValidationError { throw e } catch let e as CleanExit { throw e } catch let e as ExitCode { throw e }
@@ -140,6 +142,13 @@ struct TrainCommand: ParsableCommand {
         do { try config.validate() } catch let e as TrainingConfig.Invalid {
             throw ValidationError("\(flagName(e.field)) \(e.requirement)")
         }
+        if let e = config.scheduleWithoutEffect { throw ValidationError("\(flagName(e.field)) \(e.requirement)") }
+        // flags that would do nothing are refused, not ignored
+        let adamOnly = [("--beta1", beta1 != nil), ("--beta2", beta2 != nil), ("--epsilon", epsilon != nil), ("--weight-decay", weightDecay != nil)]
+            .filter(\.1).map(\.0)
+        if config.optimizer.kind == .sgd && !adamOnly.isEmpty {
+            throw ValidationError("\(adamOnly.joined(separator: ", ")) set\(adamOnly.count == 1 ? "s" : "") AdamW's hyper-parameters, but this run trains with sgd: they would do nothing (give --optimizer adamw, or drop them)")
+        }
         if let limit = config.limit, config.validation >= limit {
             throw ValidationError("--limit \(limit) leaves no training images after the \(config.validation) validation images (they are taken from the --limit images: give --limit above \(config.validation), or a smaller --validation)")
         }
@@ -151,6 +160,9 @@ struct TrainCommand: ParsableCommand {
         let inputs = (resume.map { [("--resume", $0)] } ?? []) + dataFiles
         try checkFiles(inputs: inputs, outputs: [("--checkpoint", checkpoint), ("--json", json), ("--initial-checkpoint", initialCheckpoint)],
                        allowedSame: [("--checkpoint", "--resume")])
+        if writes {  // one writer per output: a second run naming the same file is refused, not raced
+            for case let (flag, path?) in [("--checkpoint", checkpoint), ("--json", json)] { try OutputLock.acquire(path, flag: flag) }
+        }
         let trainedOn = try DataIdentity(paths: dataFiles.map(\.1).filter { FileManager.default.fileExists(atPath: $0) })
         if let recordedData, !allowOtherData, let diff = trainedOn.difference(from: recordedData) {
             throw ValidationError("--resume \(resume!) was trained on other data (\(diff)); continuing would not be the run it claims to be (--allow-other-data to continue anyway)")
@@ -169,6 +181,10 @@ struct TrainCommand: ParsableCommand {
         if let resume {
             try Checkpoint.load(resume, into: network)
             try progress.validate(config: config, trainCount: trainSet.count, checkpoint: resume)
+        }
+        if check {
+            print("train --check: flags, data (\(trainSet.count) train images, \(config.input), \(config.classes) classes) and model [\(config.spec)] check out; nothing trained")
+            return try checkStandardOutput("train")
         }
 
         print("TinyConv train: model \(config.model) [\(config.spec)] on \(config.input) images, \(config.classes) classes")

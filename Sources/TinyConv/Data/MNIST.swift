@@ -37,11 +37,17 @@ public enum MNIST {
     /// it from the data (the largest training label + 1).
     public static func load(folder: String, classes: Int? = nil) throws -> (train: Dataset, test: Dataset) {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else {
             throw DataFileError(path: folder, fault: "no such data folder (run scripts/setup.sh, or pass --data DIR with the four IDX files)")
         }
+        guard isDir.boolValue else {
+            throw DataFileError(path: folder, fault: "is a file, not a folder (--data takes the folder that holds the four IDX files)")
+        }
         let n = names(in: folder).map { locate($0, in: folder) }
-        let train = try pair(images: n[0], labels: n[1], classes: classes)
+        // MNIST's own files have ten classes: a label past 9 there is damage, named as such,
+        // not a data set with more classes
+        let mnist = n[1].contains("-idx1-ubyte")
+        let train = try pair(images: n[0], labels: n[1], classes: classes ?? (mnist ? 10 : nil))
         let test = try pair(images: n[2], labels: n[3], classes: classes ?? train.classes)
         guard train.shape == test.shape else {
             throw DataFileError(path: folder, fault: "training images are \(train.shape) but test images are \(test.shape)")
@@ -79,7 +85,7 @@ public enum MNIST {
         let k = classes ?? Int(y.bytes.max() ?? 0) + 1
         guard k >= 2 else { throw DataFileError(path: labels, fault: "every label is 0: at least two classes are needed") }
         if let bad = y.bytes.firstIndex(where: { Int($0) >= k }) {
-            throw DataFileError(path: labels, fault: "label \(y.bytes[bad]) at index \(bad) is outside 0..<\(k) (the model has \(k) classes)")
+            throw DataFileError(path: labels, fault: "label \(y.bytes[bad]) at index \(bad) is outside 0..<\(k) (\(k) classes expected: a damaged label, or data of another set)")
         }
         let shape = TensorShape(x.dimensions[1], x.dimensions[2], x.dimensions.count == 4 ? x.dimensions[3] : 1)
         guard shape.channels <= 64 else {

@@ -62,8 +62,65 @@ public enum EnvironmentSettings {
         return isa
     }
 
-    /// Checks every TINYCONV_* variable the engine reads.
+    /// The OpenMP runtime's variables: libomp reads them when the openmp backend first runs and
+    /// aborts the process on some bad values (OMP_NUM_THREADS=-3: exit 134 and a backtrace). Each
+    /// is checked against what the OpenMP specification lets it be; the engine's own --threads and
+    /// TINYCONV_OMP_BLOCKTIME decide what TinyConv runs, whatever these say.
+    static func validateOpenMP() throws {
+        func check(_ name: String, _ takes: String, _ ok: (String) -> Bool) throws {
+            guard let v = try value(name) else { return }
+            guard ok(v.trimmingCharacters(in: .whitespaces).lowercased()) else { throw Invalid(message: "\(name)=\(v) must be \(takes)") }
+        }
+        func count(_ s: Substring, min: Int) -> Bool { Int(s.trimmingCharacters(in: .whitespaces)).map { $0 >= min && $0 <= 1 << 20 } ?? false }
+        let booleans = ["true", "false", "1", "0", "yes", "no", "on", "off"]
+        try check("OMP_NUM_THREADS", "a positive whole number of threads, or a comma-separated list of them") {
+            $0.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { count($0, min: 1) }
+        }
+        try check("OMP_THREAD_LIMIT", "a positive whole number") { count(Substring($0), min: 1) }
+        try check("OMP_MAX_ACTIVE_LEVELS", "a whole number, 0 or more") { count(Substring($0), min: 0) }
+        for name in ["OMP_DYNAMIC", "OMP_NESTED", "OMP_CANCELLATION", "OMP_DISPLAY_AFFINITY"] {
+            try check(name, "true or false") { booleans.contains($0) }
+        }
+        try check("OMP_DISPLAY_ENV", "true, false or verbose") { booleans.contains($0) || $0 == "verbose" }
+        try check("OMP_WAIT_POLICY", "active or passive") { ["active", "passive"].contains($0) }
+        try check("OMP_STACKSIZE", "a positive size, a number with an optional B, K, M or G suffix") { v in
+            let digits = v.last.map { "bkmg".contains($0) } == true ? String(v.dropLast()) : v
+            return count(Substring(digits), min: 1)
+        }
+        try check("OMP_PROC_BIND", "true, false, or a comma-separated list of primary, master, close and spread") { v in
+            booleans.contains(v) || v.split(separator: ",", omittingEmptySubsequences: false)
+                .allSatisfy { ["primary", "master", "close", "spread"].contains($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        try check("OMP_SCHEDULE", "[monotonic:|nonmonotonic:]static|dynamic|guided|auto[,CHUNK]") { v in
+            var s = Substring(v)
+            for m in ["monotonic:", "nonmonotonic:"] where s.hasPrefix(m) { s = s.dropFirst(m.count) }
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false)
+            return (1...2).contains(parts.count) && ["static", "dynamic", "guided", "auto"].contains(String(parts[0]).trimmingCharacters(in: .whitespaces))
+                && (parts.count == 1 || count(parts[1], min: 1))
+        }
+        try check("KMP_BLOCKTIME", "a whole number of milliseconds (or with us/ms), or infinite") { v in
+            v == "infinite" || count(Substring(v.hasSuffix("ms") || v.hasSuffix("us") ? String(v.dropLast(2)) : v), min: 0)
+        }
+    }
+
+    /// Open MPI's variables the engine relies on under mpirun: the job's size, this rank and
+    /// the ranks on this host (sweep divides the cores by it).
+    static func validateMPI() throws {
+        let size = try value("OMPI_COMM_WORLD_SIZE")
+        let n = size.flatMap { Int($0) }
+        if let size, !(n.map { $0 >= 1 } ?? false) { throw Invalid(message: "OMPI_COMM_WORLD_SIZE=\(size) must be a positive whole number (set by mpirun)") }
+        if let r = try value("OMPI_COMM_WORLD_RANK"), !(Int(r).map { $0 >= 0 && $0 < (n ?? Int.max) } ?? false) {
+            throw Invalid(message: "OMPI_COMM_WORLD_RANK=\(r) must be a whole number below the job's size\(n.map { " (\($0))" } ?? "") (set by mpirun)")
+        }
+        if let l = try value("OMPI_COMM_WORLD_LOCAL_SIZE"), !(Int(l).map { $0 >= 1 } ?? false) {
+            throw Invalid(message: "OMPI_COMM_WORLD_LOCAL_SIZE=\(l) must be a positive whole number (set by mpirun)")
+        }
+    }
+
+    /// Checks every TINYCONV_* variable the engine reads, and the OpenMP and MPI ones it relies on.
     public static func validate() throws {
+        try validateOpenMP()
+        try validateMPI()
         _ = try mpiTimeout()
         _ = try spinNanos()
         _ = try ompBlocktime()

@@ -254,6 +254,10 @@ public enum Checkpoint {
             throw fail(path, "field \(e.field) \(e.requirement) (damaged checkpoint)")
         }
         try progress.validate(config: config, checkpoint: path)
+        // the model it names must fit its own input and classes (a spec error here is the file's, not a flag's)
+        do { _ = try config.networkSpec() } catch let e as SpecError {
+            throw fail(path, "its model does not fit its own input \(config.input) and \(config.classes) classes: \(e) (damaged checkpoint)")
+        }
         return Contents(config: config, progress: progress, data: data, notes: v.notes)
     }
 

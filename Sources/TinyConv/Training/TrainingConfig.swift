@@ -82,6 +82,19 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         try optimizer.validate()
         _ = try LearningRateSchedule(parsing: schedule)
     }
+
+    /// A schedule that would not do what it says in a run of `epochs` epochs (a warm-up that
+    /// never ends, a step that never comes), as a flag requirement; nil when it takes effect.
+    /// Checked for the run about to train, not for a checkpoint's record of one.
+    public var scheduleWithoutEffect: Invalid? {
+        switch learningRateSchedule {
+        case let .cosine(w) where w >= epochs:
+            return Invalid(field: "schedule", requirement: "\(schedule) warms up over \(w) epoch(s), the whole run is \(epochs): the rate would never reach its peak nor decay (a warm-up shorter than --epochs)")
+        case let .step(e, _) where e >= epochs:
+            return Invalid(field: "schedule", requirement: "\(schedule) first changes the rate after epoch \(e), the run ends after \(epochs): it would never take effect (step:EPOCHS below --epochs, or constant)")
+        default: return nil
+        }
+    }
 }
 
 /// Figures of one finished epoch.

@@ -46,11 +46,13 @@ public final class KernelTuner {
         public var measured = 0, remembered = 0
         public var cpu: String = ""
         public var wisdomPath: String?
-        /// One line for the user.
+        /// Why the wisdom file was not written, when it was not (a note, never an error).
+        public var saveProblem: String?
+        /// One line for the user (and a note line when the wisdom could not be saved).
         public var summary: String {
             let w = wisdomPath.map { "; wisdom \($0)" } ?? ""
             return String(format: "tuning: %d layer(s): %d from wisdom, %d measured in %.2f s on %@%@",
-                          layers.count, remembered, measured, seconds, cpu, w)
+                          layers.count, remembered, measured, seconds, cpu, w) + (saveProblem.map { "\nnote: \($0)" } ?? "")
         }
     }
 
@@ -114,7 +116,9 @@ public final class KernelTuner {
             report.measured += 1
         }
         report.seconds = Double(monotonicNanos() - start) * 1e-9
-        try wisdom?.save()
+        do { try wisdom?.save() } catch {
+            report.saveProblem = "wisdom could not be saved to \(wisdom?.path ?? "?") (\(error)): this run uses what it measured, the next one measures again"
+        }
         return (choices, report)
     }
 

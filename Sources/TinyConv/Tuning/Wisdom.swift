@@ -20,6 +20,9 @@ public final class Wisdom: @unchecked Sendable {
     /// Messages for the user (a damaged or unreadable file), one line each.
     public private(set) var notes: [String] = []
     private var damaged = false
+    /// The path is no file we may read or replace (a folder, FIFO, device): tuning goes on
+    /// without it and `save` writes nothing. A cache never stops a run.
+    private var unusable = false
     private var added: [String: String] = [:]
 
     struct File: Codable {
@@ -67,7 +70,13 @@ public final class Wisdom: @unchecked Sendable {
     /// unreadable, nil without one when there is no file.
     private func read(noting: Bool) -> [String: [String: String]]? {
         func note(_ s: String) { if noting { notes.append(s) } }
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }  // no file yet (or a dangling link: written anew)
+        guard (st.st_mode & S_IFMT) == S_IFREG else {  // never opened: a FIFO would block the read
+            unusable = true
+            note("wisdom path \(path) is not a regular file (a folder, FIFO or device): tuning without it, nothing will be saved")
+            return nil
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             note("wisdom file \(path) cannot be read; tuning without it")
             return nil
@@ -88,9 +97,10 @@ public final class Wisdom: @unchecked Sendable {
         return file.machines
     }
 
-    /// Merges what this process measured into the file on disk. Throws AtomicFile's errors.
+    /// Merges what this process measured into the file on disk. Throws AtomicFile's errors (the
+    /// tuner turns them into a note: a cache never stops a run).
     public func save() throws {
-        guard !added.isEmpty else { return }
+        guard !added.isEmpty, !unusable else { return }
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let lock = open(path + ".lock", O_RDWR | O_CREAT, 0o644)
