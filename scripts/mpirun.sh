@@ -9,7 +9,10 @@
 # program's arguments included, so TinyConv's `--tune MODE` is passed on as `--tune=MODE`.
 # On Ctrl-C mpirun sends the ranks SIGTERM, then SIGKILL after odls_base_sigkill_timeout
 # seconds (default 1): 10 gives ranks busy in an end-of-epoch evaluation time to stop there
-# and write the checkpoint of their last step (docs/distributed.md).
+# and write the checkpoint of their last step (docs/distributed.md). mpirun itself runs under
+# scripts/mpirun-signals.py, which holds this script's pid: SIGINT, SIGTERM or SIGHUP sent to
+# that pid alone reach this host's ranks at once (mpirun alone ignored a background job's
+# SIGINT, or passed it on many seconds late).
 set -euo pipefail
 flags=(--oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none --mca odls_base_sigkill_timeout 10)
 [[ $(id -u) -eq 0 ]] && flags+=(--allow-run-as-root)
@@ -17,4 +20,4 @@ args=()
 while (($#)); do
     if [[ "$1" == "--tune" && $# -ge 2 ]]; then args+=("--tune=$2"); shift 2; else args+=("$1"); shift; fi
 done
-exec mpirun "${flags[@]}" "${args[@]}"
+exec python3 "$(dirname "${BASH_SOURCE[0]}")/mpirun-signals.py" mpirun "${flags[@]}" "${args[@]}"

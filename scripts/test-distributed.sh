@@ -100,8 +100,8 @@ same_tensors "$OUT/straight.safetensors" "$OUT/r1.safetensors"
 same_tensors "$OUT/straight.safetensors" "$OUT/r3.safetensors"
 echo "distributed: a P=2 checkpoint resumed at P=1 and at P=3 equals the uninterrupted run"
 
-rank_pid() {  # mpirun's pid, rank: the pid of that rank's train process
-    for pid in $(pgrep -P "$1"); do
+rank_pid() {  # the job's pid (scripts/mpirun.sh), rank: the pid of that rank's train process
+    for pid in $(pgrep -P "$1") $(for c in $(pgrep -P "$1"); do pgrep -P "$c"; done); do
         tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$pid"; return; }
     done
 }
@@ -142,6 +142,25 @@ for delay in 0 0.15 0.3 0.6; do
     $TRAIN --evaluate "$OUT/stop.safetensors" > /dev/null   # whole and believed
     echo "distributed: Ctrl-C $delay s after epoch 1 (exit $code): $(grep -o 'stopped .*: checkpoint' "$OUT/stop.log")"
 done
+
+# SIGINT to the job's process alone (not its group), as a script that started it with & would
+# send: before scripts/mpirun-signals.py, mpirun ignored it and the job trained to its end
+rm -f "$OUT/int.safetensors"
+scripts/mpirun.sh -np 2 $TRAIN --model lenet5 --limit 3000 --validation 500 --epochs 400 --threads 1 \
+    --checkpoint "$OUT/int.safetensors" > "$OUT/int.log" 2>&1 &
+job=$!
+for _ in $(seq 1200); do grep -Eaq "(^|K) +1 +[0-9]+\.[0-9]+ " "$OUT/int.log" && break; sleep 0.05; done
+t0=$SECONDS
+kill -INT "$job"
+set +e; wait "$job"; code=$?; set -e
+took=$((SECONDS - t0))
+grep -q "checkpoint written to $OUT/int.safetensors" "$OUT/int.log" || { cat "$OUT/int.log"; echo "SIGINT to the job alone: no checkpoint"; exit 1; }
+# the ranks stop at once; mpirun then takes its kill timeout (10 s, scripts/mpirun.sh) to end
+(( took <= 40 && code != 0 )) || { echo "SIGINT to the job alone: exit $code after ${took}s"; exit 1; }
+epochs="$(grep -oE 'stopped (at|after) epoch [0-9]+' "$OUT/int.log" | grep -oE '[0-9]+$')"
+(( epochs <= 5 )) || { echo "SIGINT to the job alone: it went on to epoch $epochs (the signal came after epoch 1)"; exit 1; }
+$TRAIN --evaluate "$OUT/int.safetensors" > /dev/null
+echo "distributed: SIGINT to the job's pid alone: stopped after ${took}s (exit $code) at epoch $epochs of 400, checkpoint loads"
 
 fault_run KILL "rank 1"
 fault_run STOP "no answer from the other ranks"
