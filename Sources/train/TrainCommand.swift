@@ -236,6 +236,11 @@ struct TrainCommand: ParsableCommand {
             if let checkpoint { try Checkpoint.write(checkpoint, network: network, config: config, progress: t.progress, data: trainedOn) }
         })
         if trainer.progress.epoch < config.epochs {  // stopped by a signal (mid-epoch, or in its evaluation)
+            // A rank that stopped inside the evaluation (no collective there) may have a rank ahead of
+            // it, done evaluating and waiting in the next step's stop check: answer that check with
+            // the stop, so it stops too instead of waiting out the timeout. Ranks that stopped there
+            // as well meet in this same check.
+            if let world, trainer.progress.step == trainer.stepsPerEpoch { _ = world.anyRank(true) }
             if tty { print("\r\u{1B}[K", terminator: "") }
             let path = checkpoint ?? Self.interruptedPath()
             if writes { try Checkpoint.write(path, network: network, config: config, progress: trainer.progress, data: trainedOn) }
