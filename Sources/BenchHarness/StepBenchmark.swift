@@ -100,7 +100,12 @@ public final class StepBenchmark {
     /// with profiling on, each variant's unprofiled run is paired with a profiled one, so the
     /// profiler's cost is measured in pairs under the same conditions.
     public func run(progress: (String) -> Void = { _ in }) {
-        for v in variants { runSteps(v, count: options.warmupSteps) }
+        for v in variants {
+            runSteps(v, count: options.warmupSteps)
+            // the split below the shard is decided by timing the first steps both ways: not in the timed ones
+            var extra = 0
+            while v.scheduler.measuringSplit && extra < 2 * MinibatchScheduler.splitTrialSteps { runSteps(v, count: 1); extra += 1 }
+        }
         if options.profile {
             profilers = variants.map { StepProfiler(stages: $0.scheduler.plan.stages.count, workers: options.threads) }
             profiledStepSeconds = Array(repeating: [], count: variants.count)

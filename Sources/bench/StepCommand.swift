@@ -98,6 +98,7 @@ struct StepCommand: ParsableCommand {
             print("distributed: \(world.ranks) ranks, \(threads) thread(s) each; \(world.algorithm.summary)")
         }
         bench.run()
+        for v in bench.variants { if let s = v.scheduler.splitSummary { print("\(v.name): \(s)") } }
         var traffic: [BenchReport.Traffic] = []
         if let world {
             // What this rank received in a step (counted by the exchange), against the formula.

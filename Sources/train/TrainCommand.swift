@@ -250,6 +250,7 @@ struct TrainCommand: ParsableCommand {
             try checkStandardOutput("train")
             throw ExitCode(Interrupt.requested ? Interrupt.exitCode : 128 + SIGTERM)  // another rank's signal
         }
+        if let s = trainer.scheduler.splitSummary { print(s) }
         if let best = trainer.bestEpoch, let last = trainer.progress.history.last {
             print(String(format: "test accuracy %.2f%% at epoch %d (best validation), %.2f%% at epoch %d (last)",
                          100 * best.testAccuracy, best.epoch, 100 * last.testAccuracy, last.epoch))

@@ -85,3 +85,34 @@ struct StagePieceTests {
         UnsafeBufferPointer(start: p, count: n).map(\.bitPattern)
     }
 }
+
+@Suite("The split below the shard is measured, not assumed")
+struct SplitDecisionTests {
+    func steps(_ s: MinibatchScheduler, _ n: Int, count: Int = 16) {
+        let data = syntheticData(count: count, seed: 5)
+        let idx = (0..<Int32(count)).map { $0 }
+        for t in 0..<n {
+            _ = data.images.withUnsafeBufferPointer { img in data.labels.withUnsafeBufferPointer { lab in idx.withUnsafeBufferPointer {
+                s.step(images: img.baseAddress!, labels: lab.baseAddress!, indices: $0.baseAddress!, count: count,
+                       hyper: .init(), seed: 1, stepIndex: UInt64(t))
+            } } }
+        }
+    }
+
+    @Test("decided after the trial steps where it may split; never tried where it may not")
+    func decided() throws {
+        let net = try Network(spec: try ModelZoo.spec("lenet5"), seed: 2)
+        let split = try MinibatchScheduler(network: net, maxBatch: 16, shardSize: 8, threads: 4)  // 2 shards, 4 threads
+        steps(split, MinibatchScheduler.splitTrialSteps - 1)
+        #expect(split.splitDecision == nil && split.measuringSplit)
+        steps(split, 1)
+        #expect(split.splitDecision != nil && !split.measuringSplit && split.splitSummary != nil)
+        #expect(split.splitBest.pieces < UInt64.max && split.splitBest.whole < UInt64.max)  // both ways were timed
+        let whole = try MinibatchScheduler(network: net, maxBatch: 16, shardSize: 8, threads: 2)  // 2 shards, 2 threads
+        steps(whole, MinibatchScheduler.splitTrialSteps)
+        #expect(whole.splitDecision == nil && !whole.measuringSplit)
+        let off = try MinibatchScheduler(network: net, maxBatch: 16, shardSize: 8, threads: 4, splitBelowShard: false)
+        steps(off, MinibatchScheduler.splitTrialSteps)
+        #expect(off.splitDecision == nil && !off.measuringSplit && off.splitBest.pieces == UInt64.max)
+    }
+}

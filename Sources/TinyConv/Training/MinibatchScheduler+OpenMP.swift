@@ -17,7 +17,9 @@ extension MinibatchScheduler {
             ompPhase = phase
             tc_omp_parallel_for(Int32(tasks), t, body, ctx)
         }
-        if runsPieces(shards: shardCount) {  // fewer shards than threads: a region per phase of pieces
+        let pieces = runsPieces(shards: shardCount), t0 = monotonicNanos()
+        defer { if pieces || splits(shards: shardCount) { noteSplitTrial(shards: shardCount, pieces: pieces, nanos: monotonicNanos() - t0) } }
+        if pieces {  // fewer shards than threads: a region per phase of pieces
             localShards = 0..<shardCount
             let schedule = currentPieceSchedule(localShards)
             pieceTasks = UnsafeBufferPointer(schedule.tasks)

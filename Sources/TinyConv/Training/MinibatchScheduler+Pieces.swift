@@ -42,10 +42,37 @@ extension MinibatchScheduler {
         var training: Bool
     }
 
-    /// Whether a step over `shards` local shards runs pieces: split allowed, fewer shards than
-    /// threads, and no batch statistics (those plans run as segments, shard by shard).
-    func runsPieces(shards: Int) -> Bool {
+    /// Whether a step over `shards` local shards may run pieces: split allowed, fewer shards
+    /// than threads, and no batch statistics (those plans run as segments, shard by shard).
+    func splits(shards: Int) -> Bool {
         splitBelowShard && shards > 0 && shards < threads && !hasBatchStatistics
+    }
+
+    /// Whether this step runs pieces. Where it may, the choice is measured, not assumed: the
+    /// first training steps of the first such shard layout alternate pieces and whole shards
+    /// (they are real steps: either way gives the same bits), and after `splitTrialSteps` the
+    /// faster stays, pieces only when at least 3% faster. So the decision is this process's, for
+    /// its thread count, batch and CPU, and costs nothing but the trial steps' own time.
+    func runsPieces(shards: Int) -> Bool {
+        guard splits(shards: shards) else { return false }
+        if let d = splitDecision { return d }
+        return !training || splitTrials % 2 == 0  // evaluation before a decision: pieces
+    }
+
+    public static let splitTrialSteps = 2 + 2 * 4  // two warm-up steps, then four of each, alternating
+
+    /// Records a training step's shard phase (nanoseconds) while the split is being measured.
+    func noteSplitTrial(shards: Int, pieces: Bool, nanos: UInt64) {
+        guard training, splitDecision == nil, splits(shards: shards) else { return }
+        if splitTrialShards < 0 { splitTrialShards = shards }
+        guard shards == splitTrialShards else { return }  // another layout (an epoch's last batch)
+        splitTrials += 1
+        if splitTrials > 2 {
+            if pieces { splitBest.pieces = min(splitBest.pieces, nanos) } else { splitBest.whole = min(splitBest.whole, nanos) }
+        }
+        if splitTrials == Self.splitTrialSteps {
+            splitDecision = Double(splitBest.pieces) < 0.97 * Double(splitBest.whole)
+        }
     }
 
     /// Pieces per shard and stage: enough tasks to give every thread one.

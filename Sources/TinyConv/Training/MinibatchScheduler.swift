@@ -64,6 +64,21 @@ public final class MinibatchScheduler: @unchecked Sendable {
     /// Work below the shard (MinibatchScheduler+Pieces.swift): allowed at all, the kept
     /// schedules, and the phase being run.
     public let splitBelowShard: Bool
+    /// The measured choice (MinibatchScheduler+Pieces.swift, `runsPieces`): nil until decided.
+    public internal(set) var splitDecision: Bool?
+    /// Fastest shard phase seen with pieces and with whole shards while deciding (nanoseconds).
+    public internal(set) var splitBest = (pieces: UInt64.max, whole: UInt64.max)
+    var splitTrials = 0
+    var splitTrialShards = -1
+    /// Steps fewer than threads are still being timed both ways (callers that time steps run
+    /// a few more untimed ones first).
+    public var measuringSplit: Bool { splitBelowShard && splitDecision == nil && splitTrialShards >= 0 }
+    /// One line on the measured split, once decided.
+    public var splitSummary: String? {
+        guard let d = splitDecision else { return nil }
+        return String(format: "split below the shard: %@ (measured: %.3f ms a step with pieces, %.3f ms with whole shards per worker)",
+                      d ? "on" : "off", Double(splitBest.pieces) * 1e-6, Double(splitBest.whole) * 1e-6)
+    }
     var pieceSchedules: [PieceKey: PieceSchedule] = [:]
     var pieceTasks = UnsafeBufferPointer<PieceTask>(start: nil, count: 0)
     var piecePhase = 0..<0
@@ -262,9 +277,11 @@ public final class MinibatchScheduler: @unchecked Sendable {
         let mine = distributed?.localShards(shardCount) ?? 0..<shardCount
         gradientSummed = false
         optimizer.summed = optimizer.gradient.pointer
+        let pieces = runsPieces(shards: mine.count), t0 = monotonicNanos()
+        defer { noteSplitTrial(shards: mine.count, pieces: pieces, nanos: monotonicNanos() - t0) }
         if hasBatchStatistics {
             stepSegmentedDispatch(mine)
-        } else if runsPieces(shards: mine.count) {
+        } else if pieces {
             runPiecesOnDispatchWorkers(mine)
         } else if distributed == nil {  // one process, whole shards: merge as they finish
             onlineTree.begin(shards: mine.count)
