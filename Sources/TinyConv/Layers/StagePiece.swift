@@ -50,7 +50,7 @@ public protocol PiecewiseStage: PlanStage {
 
 /// A stage that computes each image on its own both ways (pools, dropout): images split.
 protocol PerImageStage: PiecewiseStage {
-    /// Floats per sample of the stage's input and output, mask bytes per sample.
+    /// Floats per sample of the stage's input and output (mask bytes: `maskBytesPerSample`).
     var inputFloats: Int { get }
     var outputFloats: Int { get }
 }

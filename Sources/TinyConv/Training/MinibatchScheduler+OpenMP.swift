@@ -18,7 +18,7 @@ extension MinibatchScheduler {
             tc_omp_parallel_for(Int32(tasks), t, body, ctx)
         }
         let pieces = runsPieces(shards: shardCount), t0 = monotonicNanos()
-        defer { if pieces || splits(shards: shardCount) { noteSplitTrial(shards: shardCount, pieces: pieces, nanos: monotonicNanos() - t0) } }
+        defer { noteSplitTrial(shards: shardCount, pieces: pieces, nanos: monotonicNanos() - t0) }  // (it checks the layout)
         if pieces {  // fewer shards than threads: a region per phase of pieces
             localShards = 0..<shardCount
             let schedule = currentPieceSchedule(localShards)
