@@ -67,7 +67,9 @@ size_t tc_conv2d_workspace_floats(tc_conv_shape s, const tc_conv_algo *algo) {
     // + a column block (both backward kernels) and a transposed dW (backward weights)
     const size_t generic = g + (size_t)ROW_BLOCK * t + t * co + 64;
     const size_t cin1 = tc_conv_cin1_direct(s) ? tc_conv_cin1_workspace_floats(s, algo) : 0;
-    return generic > cin1 ? generic : cin1;
+    const size_t direct = tc_conv_direct_ok(s) ? tc_conv_direct_workspace_floats(s) : 0;
+    const size_t most = generic > cin1 ? generic : cin1;
+    return most > direct ? most : direct;
 }
 
 // ---- 1x1 convs and dense layers, on a range of channels (work below the shard: a range is the
@@ -117,6 +119,10 @@ void tc_conv2d_forward(tc_conv_shape s, const tc_conv_algo *algo, const float *x
         forward_1x1(t, s, a, x, w, b, y, relu, workspace, 0, s.cout);
         return;
     }
+    if (variant(a) == TC_VARIANT_DIRECT && tc_conv_direct_ok(s)) {
+        tc_conv_direct_forward(t, s, a, x, w, b, y, relu, workspace);
+        return;
+    }
     const tc_panel_source src = tc_src_im2col(x, s);
     const tc_panel_source bt = tc_src_strided(w, 1, s.cout);
     tc_gemm_sources(t, a, out_rows(s), (size_t)s.cout, tc_conv_taps(s), &src, &bt, y, (size_t)s.cout, 0, b, relu,
@@ -136,6 +142,10 @@ void tc_conv2d_backward_data(tc_conv_shape s, const tc_conv_algo *algo, const fl
     const tc_panel_source wt = tc_src_strided(w, s.cout, 1);  // op(tap, cout) = w[tap][cout]
     if (is_1x1(s)) {
         backward_data_1x1(kt, s, a, dy, w, dx, workspace, 0, s.cin);
+        return;
+    }
+    if (variant(a) == TC_VARIANT_DIRECT && tc_conv_direct_ok(s)) {
+        tc_conv_direct_backward_data(kt, s, dy, w, dx, workspace);
         return;
     }
     const size_t rows = out_rows(s), t = tc_conv_taps(s);
@@ -171,6 +181,11 @@ static void backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const fl
     if (tc_conv_cin1_direct(s)) {
         assert(c0 == 0 && c1 == s.cout);  // tc_conv2d_backward_weights_splits: one piece
         tc_conv_cin1_backward_weights(kt, s, a, x, dy, dw, accumulate, workspace);
+        tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
+        return;
+    }
+    if (variant(a) == TC_VARIANT_DIRECT && tc_conv_direct_ok(s)) {
+        tc_conv_direct_backward_weights(kt, s, a, x, dy, dw, accumulate, workspace, c0, c1);
         tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
         return;
     }
@@ -216,10 +231,10 @@ void tc_conv2d_backward_weights_columns(tc_conv_shape s, const tc_conv_algo *alg
 int tc_conv2d_choices(tc_conv_shape s, int d) {
     if (!tc_conv_shape_ok(s)) return 0;
     if (tc_conv_cin1_direct(s) && d != TC_DIR_BACKWARD_DATA) return tc_conv_cin1_choices(s, d);
-    const int gemm = TC_CHOICE_TILE | TC_CHOICE_BLOCKING;
-    if (d == TC_DIR_BACKWARD_DATA) return is_1x1(s) && out_rows(s) <= ROW_BLOCK ? gemm | TC_CHOICE_VARIANT : gemm;
-    if (d == TC_DIR_BACKWARD_WEIGHTS) return gemm | TC_CHOICE_VARIANT;
-    return gemm;
+    const int gemm = TC_CHOICE_TILE | TC_CHOICE_BLOCKING, direct = tc_conv_direct_ok(s) ? TC_CHOICE_DIRECT : 0;
+    if (d == TC_DIR_BACKWARD_DATA) return (is_1x1(s) && out_rows(s) <= ROW_BLOCK ? gemm | TC_CHOICE_VARIANT : gemm) | direct;
+    if (d == TC_DIR_BACKWARD_WEIGHTS) return gemm | TC_CHOICE_VARIANT | direct;
+    return gemm | direct;
 }
 
 static tc_gemm_algo rule_for(const tc_isa_kernels *t, tc_gemm_ukernel uk, int v) {

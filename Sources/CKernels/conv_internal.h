@@ -1,5 +1,6 @@
 // Private to the conv family. Calls go one way: conv_pool.c (fused conv + ReLU + max pool)
-// -> conv.c (GEMM convs, dense, bias gradient) -> conv_cin1.c (the Cin = 1 path) -> gemm.c.
+// -> conv.c (GEMM convs, dense, bias gradient) -> conv_cin1.c (the Cin = 1 path) and
+// conv_direct.c (k x k, Cin > 1, direct) -> gemm.c.
 #ifndef TINYCONV_CONV_INTERNAL_H
 #define TINYCONV_CONV_INTERNAL_H
 
@@ -30,5 +31,20 @@ void tc_conv_cin1_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, con
                                    const float *dy, float *dw, int accumulate, float *workspace);
 /// Whether a direction of a Cin = 1 shape offers TC_VARIANT_ALT / a tile choice (tc_conv2d_choices).
 int tc_conv_cin1_choices(tc_conv_shape s, int direction);
+
+// ---- conv_direct.c: k x k convs with Cin > 1 without im2col or col2im (TC_VARIANT_DIRECT)
+/// Whether a shape offers the direct variant (k > 1, Cin > 1).
+int tc_conv_direct_ok(tc_conv_shape s);
+size_t tc_conv_direct_workspace_floats(tc_conv_shape s);
+/// The register tile a direct direction runs: the choice's, else the shape rule's.
+tc_gemm_ukernel tc_conv_direct_tile(const tc_isa_kernels *t, tc_conv_shape s, int direction, const tc_gemm_algo *a);
+void tc_conv_direct_forward(const tc_isa_kernels *t, tc_conv_shape s, const tc_gemm_algo *a, const float *x,
+                            const float *w, const float *b, float *y, int relu, float *workspace);
+/// dw [taps][c0..c1) (+)= the weight gradient (no bias gradient)
+void tc_conv_direct_backward_weights(const tc_isa_kernels *t, tc_conv_shape s, const tc_gemm_algo *a,
+                                     const float *x, const float *dy, float *dw, int accumulate, float *workspace,
+                                     int c0, int c1);
+void tc_conv_direct_backward_data(const tc_isa_kernels *t, tc_conv_shape s, const float *dy, const float *w,
+                                  float *dx, float *workspace);
 
 #endif

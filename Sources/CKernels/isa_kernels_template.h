@@ -469,6 +469,81 @@ static void TC_FN(transpose)(size_t rows, size_t cols, const float *src, size_t 
 #endif
 }
 
+// The input gradient of a valid k x k conv without col2im (contract: tinyconv_kernels.h, the
+// kernel list): MR positions of a dx row x one vector of input channels in registers; per
+// window (oy, ox = x - kx) a fresh chain over Cout (t), added to the total in the order col2im
+// adds its windows (oy, then kx from k-1 down: ox increasing). dyp is channel-planar per output
+// row, so the MR broadcasts of a step are MR consecutive floats (constant displacements).
+// Windows past the output's edge read dyp's zero columns and add +0 (a no-op on a total that
+// starts at +0, as col2im's memset does).
+#define DEFINE_DX_DIRECT_TILE(NAME, V, MR)                                                              \
+    static inline void NAME(int k, int cout, int oy_lo, int oy_hi, int y, const float *dimg, size_t ldp, \
+                            const float *wf, size_t cinp, int x0, V tot[MR]) {                         \
+        for (int i = 0; i < MR; i++) tot[i] = (V){0};                                                 \
+        for (int oy = oy_lo; oy <= oy_hi; oy++) {                                                     \
+            const float *drow = dimg + (size_t)oy * cout * ldp + x0 + k - 1;                          \
+            const float *wky = wf + (size_t)(y - oy) * k * cout * cinp;                               \
+            for (int kx = k - 1; kx >= 0; kx--) {                                                     \
+                const float *d = drow - kx, *wr = wky + (size_t)kx * cout * cinp;                     \
+                V t[MR];                                                                              \
+                for (int i = 0; i < MR; i++) t[i] = (V){0};                                           \
+                for (int co = 0; co < cout; co++, d += ldp, wr += cinp) {                             \
+                    V bv;                                                                             \
+                    memcpy(&bv, wr, sizeof bv);                                                       \
+                    for (int i = 0; i < MR; i++) t[i] = VFMA(d[i] - (V){0}, bv, t[i]);                \
+                }                                                                                     \
+                for (int i = 0; i < MR; i++) tot[i] += t[i];                                          \
+            }                                                                                         \
+        }                                                                                             \
+    }
+// One dx row's tiles: x0 steps by MR; the last tile starts at W - MR (when W >= MR) and
+// recomputes a few positions with the same chains, so no tile reads past dyp's columns.
+#define DEFINE_DX_DIRECT(NAME, TILE, V, W, MR, STORE)                                                   \
+    DEFINE_DX_DIRECT_TILE(TILE, V, MR)                                                                 \
+    static void NAME(int n, int h, int w, int cin, int cout, int k, const float *dyp, size_t ldp,      \
+                     const float *wf, float *dx) {                                                     \
+        const int ho = h - k + 1;                                                                      \
+        const size_t cinp = tc_round_up((size_t)cin, 16);                                              \
+        for (int img = 0; img < n; img++) {                                                            \
+            const float *dimg = dyp + (size_t)img * ho * cout * ldp;                                   \
+            for (int y = 0; y < h; y++) {                                                              \
+                const int oy_lo = y - k + 1 > 0 ? y - k + 1 : 0, oy_hi = y < ho - 1 ? y : ho - 1;      \
+                float *row = dx + ((size_t)img * h + y) * w * cin;                                     \
+                for (int ci0 = 0; ci0 < cin; ci0 += (W)) {                                             \
+                    const int lanes = cin - ci0 < (W) ? cin - ci0 : (W);                               \
+                    for (int xs = 0; xs < w; xs += MR) {                                               \
+                        const int x0 = xs + MR > w && w >= MR ? w - MR : xs;                           \
+                        const int mr = w - x0 < MR ? w - x0 : MR;                                      \
+                        V tot[MR];                                                                     \
+                        TILE(k, cout, oy_lo, oy_hi, y, dimg, ldp, wf + ci0, cinp, x0, tot);            \
+                        for (int i = 0; i < mr; i++) STORE(row + (size_t)(x0 + i) * cin + ci0, tot[i], lanes); \
+                    }                                                                                  \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+    }
+static inline void TC_FN(dx_store_vf)(float *p, vf v, int lanes) {
+    if (lanes >= TC_VW) st(p, v);
+    else stn(p, v, lanes);
+}
+#if TC_VW == 16
+DEFINE_DX_DIRECT(TC_FN(conv_input_gradient_direct_vf), TC_FN(dx_tile_vf), vf, TC_VW, 12, TC_FN(dx_store_vf))
+static inline void TC_FN(dx_store_vh)(float *p, vh v, int lanes) {
+    if (lanes >= 8) memcpy(p, &v, sizeof v);
+    else part_st_vh(p, v, lanes);
+}
+DEFINE_DX_DIRECT(TC_FN(conv_input_gradient_direct_vh), TC_FN(dx_tile_vh), vh, 8, 12, TC_FN(dx_store_vh))
+// Eight input channels or fewer (LeNet-5's and the Custom net's 6): 256-bit vectors fill 6 of 8
+// lanes where 512-bit ones would fill 6 of 16.
+static void TC_FN(conv_input_gradient_direct)(int n, int h, int w, int cin, int cout, int k, const float *dyp,
+                                              size_t ldp, const float *wf, float *dx) {
+    if (cin <= 8) TC_FN(conv_input_gradient_direct_vh)(n, h, w, cin, cout, k, dyp, ldp, wf, dx);
+    else TC_FN(conv_input_gradient_direct_vf)(n, h, w, cin, cout, k, dyp, ldp, wf, dx);
+}
+#else
+DEFINE_DX_DIRECT(TC_FN(conv_input_gradient_direct), TC_FN(dx_tile_vf), vf, TC_VW, 6, TC_FN(dx_store_vf))
+#endif
+
 // Rows r0 .. r0+rows of the column matrix, row i at d + i * ldd. The row's (image, oy, ox)
 // is stepped, not divided out per row (three integer divisions cost more than the copy).
 static void TC_FN(im2col_rows)(tc_conv_shape sh, const float *x, size_t r0, size_t rows, float *d, size_t ldd) {

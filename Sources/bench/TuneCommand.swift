@@ -64,7 +64,7 @@ struct TuneCommand: ParsableCommand {
 
     /// A choice for people: the variant named for its direction, the tile, the blocking.
     func name(_ c: KernelChoice, _ d: ConvAlgorithm.Direction) -> String {
-        let v = c.variant == .alt ? d.altName : c.variant == .gemm ? "gemm" : "rule"
+        let v = c.variant == .alt ? d.altName : KernelChoice.Variant.names[c.variant.rawValue]
         return [v, c.tile?.description, c.blocking.map { "kc\($0.kc)/nc\($0.nc)/mc\($0.mc)" }].compactMap { $0 }.joined(separator: " ")
     }
 }

@@ -65,6 +65,8 @@ enum {
     TC_VARIANT_GEMM = 1,  // forward: the GEMM; backward data: dY W^T; weight gradient: col^T dY
     TC_VARIANT_ALT = 2,   // forward, Cin = 1: direct, positions in vector lanes; backward data, 1x1:
                           // (W dY^T)^T; weight gradient: (dY^T col)^T
+    TC_VARIANT_DIRECT = 3,  // k x k, Cin > 1: the direct convolution of every direction (conv_direct.c):
+                            // no im2col, no col2im; the tile applies to forward and weight gradient
 };
 enum { TC_DIR_FORWARD = 0, TC_DIR_BACKWARD_DATA = 1, TC_DIR_BACKWARD_WEIGHTS = 2 };
 
@@ -79,8 +81,8 @@ void tc_gemm_tile_shape(tc_isa isa, int i, int *mr, int *nr);
 /// What the shape rules pick for a conv on the active ISA, every field filled in.
 tc_conv_algo tc_conv2d_rule(tc_conv_shape s);
 /// What a choice can set for a direction (TC_DIR_*) of a conv shape: TC_CHOICE_* flags (0: a
-/// fixed kernel).
-enum { TC_CHOICE_TILE = 1, TC_CHOICE_BLOCKING = 2, TC_CHOICE_VARIANT = 4 };
+/// fixed kernel; TC_CHOICE_DIRECT: TC_VARIANT_DIRECT is offered too).
+enum { TC_CHOICE_TILE = 1, TC_CHOICE_BLOCKING = 2, TC_CHOICE_VARIANT = 4, TC_CHOICE_DIRECT = 8 };
 int tc_conv2d_choices(tc_conv_shape s, int direction);
 
 // ---------------------------------------------------------------- GEMM
@@ -184,6 +186,14 @@ void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_alg
 //                        g1, g2 the whole minibatch's sums over its n rows (inv_n = 1 / n)
 //   transpose            dst[j][i] (row pitch ldd) = src[i][j] (row pitch lds), i < rows, j < cols;
 //                        nothing else of dst is written (the GEMM packings and gradient layouts)
+//   conv_input_gradient_direct  dx [N][H][W][Cin] (overwritten) of a valid (pad 0) k x k conv
+//                        without col2im, from dyp [N][Ho][Cout][ldp] (each output row's gradient
+//                        channel-planar at columns k-1 .. k-2+Wo, zero in every other column,
+//                        ldp >= max(Wo + 2k - 2, k + 15)) and wf [k][k][Cout][Cin rounded up to 16]
+//                        (wf[ky][kx][co][ci] = w[ky][kx][ci][co], zero past Cin): dx[y][x][ci] = the
+//                        sum, from +0 over the windows (oy, ox) covering (y, x) by increasing (oy, ox),
+//                        of each window's chain over co of dy[oy][ox][co] * w[y-oy][x-ox][ci][co]
+//                        (what col2im adds up, in its order: the GEMM path's bits)
 #define TC_VECTOR_KERNELS(X)                                                                               \
     X(maxpool2x2_forward, (int n, int h, int w, int c, const float *x, float *y), (n, h, w, c, x, y))       \
     X(maxpool2x2_backward, (int n, int h, int w, int c, const float *x, const float *y, const float *dy,  \
@@ -209,7 +219,10 @@ void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_alg
                          const float *k, const float *g1, const float *g2, float inv_n, const float *dy,   \
                          float *dx), (rows, c, x, mean, inv_std, k, g1, g2, inv_n, dy, dx))              \
     X(transpose, (size_t rows, size_t cols, const float *src, size_t lds, float *dst, size_t ldd),          \
-      (rows, cols, src, lds, dst, ldd))
+      (rows, cols, src, lds, dst, ldd))                                                                     \
+    X(conv_input_gradient_direct, (int n, int h, int w, int cin, int cout, int k, const float *dyp,         \
+                                   size_t ldp, const float *wf, float *dx),                                 \
+      (n, h, w, cin, cout, k, dyp, ldp, wf, dx))
 
 #define TC_DECLARE_KERNEL(name, params, args) void tc_##name params;
 TC_VECTOR_KERNELS(TC_DECLARE_KERNEL)

@@ -19,8 +19,12 @@ public struct KernelChoice: Hashable, Sendable, CustomStringConvertible {
     }
     /// rule: the shape rule; gemm: the GEMM (forward), dY W^T (backward data), col^T dY
     /// (weight gradient); alt: the direct Cin = 1 kernel with positions in vector lanes
-    /// (forward), (W dY^T)^T (1x1 backward data), (dY^T col)^T (weight gradient).
-    public enum Variant: Int, Sendable, CaseIterable { case rule = 0, gemm = 1, alt = 2 }
+    /// (forward), (W dY^T)^T (1x1 backward data), (dY^T col)^T (weight gradient); direct: the
+    /// direct k x k convolution (Cin > 1) of any direction, no im2col or col2im.
+    public enum Variant: Int, Sendable, CaseIterable {
+        case rule = 0, gemm = 1, alt = 2, direct = 3
+        public static let names = ["rule", "gemm", "alt", "direct"]
+    }
 
     public var tile: Tile?          // nil: the rule's tile
     public var blocking: Blocking?  // nil: the ISA's fixed blocking
@@ -44,12 +48,12 @@ public struct KernelChoice: Hashable, Sendable, CustomStringConvertible {
 
     /// `variant/tile/blocking`, e.g. `gemm/12x32/fixed`, `alt/rule/kc256.nc4096.mc384`; parsed back by init(text:).
     public var description: String {
-        "\(["rule", "gemm", "alt"][variant.rawValue])/\(tile?.description ?? "rule")/\(blocking?.description ?? "fixed")"
+        "\(Variant.names[variant.rawValue])/\(tile?.description ?? "rule")/\(blocking?.description ?? "fixed")"
     }
 
     public init?(text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, let v = ["rule", "gemm", "alt"].firstIndex(of: parts[0]) else { return nil }
+        guard parts.count == 3, let v = Variant.names.firstIndex(of: parts[0]) else { return nil }
         variant = Variant(rawValue: v)!
         if parts[1] == "rule" { tile = nil } else {
             let d = parts[1].split(separator: "x").compactMap { Int($0) }
@@ -128,6 +132,8 @@ public struct ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
         public static let tile = Options(rawValue: Int(TC_CHOICE_TILE))
         public static let blocking = Options(rawValue: Int(TC_CHOICE_BLOCKING))
         public static let variant = Options(rawValue: Int(TC_CHOICE_VARIANT))
+        /// The direct k x k convolution is offered (Variant.direct).
+        public static let direct = Options(rawValue: Int(TC_CHOICE_DIRECT))
     }
     public static func options(_ shape: ConvShape, _ d: Direction) -> Options {
         Options(rawValue: Int(tc_conv2d_choices(shape.c, Int32(d.rawValue))))

@@ -76,8 +76,12 @@ public final class KernelTuner {
     public var notes: [String] { wisdom?.notes ?? [] }
 
     /// The key a layer's choice is remembered under: its kernel shape at the shard capacity, and
-    /// whether a max pool follows (the fusion choice).
-    static func key(_ shape: ConvShape, poolNext: Bool) -> String { shape.description + (poolNext ? " +pool" : "") }
+    /// whether a max pool follows (the fusion choice), and the generation of the candidate set:
+    /// an entry measured before the direct convolutions existed is measured again, not reused.
+    static func key(_ shape: ConvShape, poolNext: Bool) -> String {
+        shape.description + (poolNext ? " +pool" : "") + " " + candidateGeneration
+    }
+    static let candidateGeneration = "g2"
 
     /// The plan choices for a network at a shard capacity, and what was measured.
     public func choices(for network: Network, capacity: Int, fuseLayers: Bool = true) throws -> (PlanChoices, Report) {
@@ -153,6 +157,12 @@ public final class KernelTuner {
                 out.append(c)
             }
         }
+        if options.contains(.direct) && rule.variant != .direct {
+            // the direct convolution: its own rule tile, then every tile of the ISA (forward and
+            // weight gradient); the input gradient's kernel has a fixed register block
+            out.append(KernelChoice(variant: .direct))
+            if d != .backwardData { out += ISA.active.tiles.map { KernelChoice(tile: $0, variant: .direct) } }
+        }
         return out
     }
 
@@ -160,6 +170,7 @@ public final class KernelTuner {
     /// its tile (CacheBlocking), when the direction has a GEMM blocking to set.
     func blockings(_ shape: ConvShape, _ d: ConvAlgorithm.Direction, best: KernelChoice, rule: KernelChoice) -> [KernelChoice] {
         guard ConvAlgorithm.options(shape, d).contains(.blocking), best.variant != .alt || d != .forward,
+              best.variant != .direct || d == .backwardWeights,
               let tile = best.tile ?? rule.tile, let b = CacheBlocking.analytical(tile: tile, cpu: cpu) else { return [] }
         return [KernelChoice(tile: best.tile, blocking: b, variant: best.variant)]
     }
