@@ -25,6 +25,13 @@ static const tc_gemm_algo *direction(const tc_conv_algo *a, int d) {
     return d == TC_DIR_FORWARD ? &a->forward : d == TC_DIR_BACKWARD_DATA ? &a->backward_data : &a->backward_weights;
 }
 static int variant(const tc_gemm_algo *a) { return a ? a->variant : TC_VARIANT_RULE; }
+// The direct weight gradient is the rule where it is offered: 1.2-2.7x the GEMM's speed on every
+// zoo shape and CPU measured (docs/performance.md, direct convolutions); forward and input
+// gradient stay GEMM by rule and go direct where the tuner measures it faster.
+static int wgrad_direct(tc_conv_shape s, const tc_gemm_algo *a) {
+    const int v = variant(a);
+    return tc_conv_direct_ok(s) && (v == TC_VARIANT_DIRECT || v == TC_VARIANT_RULE);
+}
 
 // ---- the shape rules for the two orientation choices
 // Backward data of a 1x1 conv: few rows (a dense layer on a shard) take the transposed
@@ -184,7 +191,7 @@ static void backward_weights(tc_conv_shape s, const tc_conv_algo *algo, const fl
         tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
         return;
     }
-    if (variant(a) == TC_VARIANT_DIRECT && tc_conv_direct_ok(s)) {
+    if (wgrad_direct(s, a)) {
         tc_conv_direct_backward_weights(kt, s, a, x, dy, dw, accumulate, workspace, c0, c1);
         tc_conv_bias_grad(kt, (size_t)s.n, per_image, s.cout, dy, db, accumulate);
         return;
@@ -255,7 +262,8 @@ tc_conv_algo tc_conv2d_rule(tc_conv_shape s) {
     } else {
         r.forward = rule_for(t, tc_gemm_choose_ukernel_mn(t, rows, co), TC_VARIANT_GEMM);
         const int sw = wgrad_swapped(t, s, NULL);
-        r.backward_weights = sw ? rule_for(t, tc_gemm_choose_ukernel_mn(t, co, taps), TC_VARIANT_ALT)
+        r.backward_weights = wgrad_direct(s, NULL) ? rule_for(t, tc_conv_direct_tile(t, s, TC_DIR_BACKWARD_WEIGHTS, NULL), TC_VARIANT_DIRECT)
+                           : sw ? rule_for(t, tc_gemm_choose_ukernel_mn(t, co, taps), TC_VARIANT_ALT)
                                 : rule_for(t, tc_gemm_choose_ukernel_mn(t, taps, co), TC_VARIANT_GEMM);
     }
     if (is_1x1(s)) {

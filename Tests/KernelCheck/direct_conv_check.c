@@ -82,7 +82,10 @@ int main(void) {
             checks += 4;
             // random floats: every tile of the direct variant == the GEMM rule, bit for bit
             fill(x, nx, 0); fill(w, nw, 0); fill(b, (size_t)s.cout, 0); fill(dy, ny, 0); fill(dw0, nw, 0);
-            outs want = run(s, NULL, x, w, b, dy, dw0, 0);
+            tc_conv_algo gemm;
+            memset(&gemm, 0, sizeof gemm);
+            gemm.forward.variant = gemm.backward_data.variant = gemm.backward_weights.variant = TC_VARIANT_GEMM;
+            outs want = run(s, &gemm, x, w, b, dy, dw0, 0);
             for (int t = -1; t < tc_gemm_tile_count(isas[ii]); t++) {
                 tc_conv_algo a = direct;
                 if (t >= 0) {

@@ -129,7 +129,7 @@ struct AlgorithmChoiceTests {
         #expect(ConvAlgorithm.options(cin1, .forward).contains(.variant))
         #expect(!ConvAlgorithm.options(other, .forward).contains(.variant))
         #expect(ConvAlgorithm.options(cin1, .backwardWeights).isEmpty, "6 channels: the narrow weight-gradient kernel, nothing to choose")
-        #expect(ConvAlgorithm.options(other, .backwardWeights) == [.tile, .blocking, .variant])
+        #expect(ConvAlgorithm.options(other, .backwardWeights) == [.tile, .blocking, .variant, .direct])
         for isa in ISA.supported {
             let tiles = isa.tiles
             #expect(tiles.count >= 5 && Set(tiles).count == tiles.count, "\(isa): \(tiles)")

@@ -157,11 +157,13 @@ public final class KernelTuner {
                 out.append(c)
             }
         }
-        if options.contains(.direct) && rule.variant != .direct {
+        if options.contains(.direct) {
             // the direct convolution: its own rule tile, then every tile of the ISA (forward and
             // weight gradient); the input gradient's kernel has a fixed register block
-            out.append(KernelChoice(variant: .direct))
-            if d != .backwardData { out += ISA.active.tiles.map { KernelChoice(tile: $0, variant: .direct) } }
+            if rule.variant != .direct { out.append(KernelChoice(variant: .direct)) }
+            if d != .backwardData {
+                out += ISA.active.tiles.filter { rule.variant != .direct || $0 != rule.tile }.map { KernelChoice(tile: $0, variant: .direct) }
+            }
         }
         return out
     }
