@@ -326,6 +326,9 @@ scripts/fuzz.sh "${TINYCONV_FUZZ_SECONDS:-30}"
 echo "== the package-benchmark suite builds (it is run by hand: see README)"
 (cd Benchmarks && swift build -c release --scratch-path ../.build-benchmarks 2>&1 | tail -1)
 
+echo "== the direct convolutions' exact checks as a plain C program (what runs where Swift is not)"
+scripts/kernel-check.sh "$OUT/direct-conv-check" | tail -1
+
 echo "== documented figures are backed by committed files"
 python3 scripts/check-doc-files.py
 

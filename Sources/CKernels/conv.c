@@ -25,8 +25,8 @@ static const tc_gemm_algo *direction(const tc_conv_algo *a, int d) {
     return d == TC_DIR_FORWARD ? &a->forward : d == TC_DIR_BACKWARD_DATA ? &a->backward_data : &a->backward_weights;
 }
 static int variant(const tc_gemm_algo *a) { return a ? a->variant : TC_VARIANT_RULE; }
-// The direct weight gradient is the rule where it is offered: 1.2-2.7x the GEMM's speed on every
-// zoo shape and CPU measured (docs/performance.md, direct convolutions); forward and input
+// The direct weight gradient is the rule where it is offered: 1.2-2.2x the best GEMM candidate on
+// every zoo shape and CPU measured (docs/performance.md, direct convolutions); forward and input
 // gradient stay GEMM by rule and go direct where the tuner measures it faster.
 static int wgrad_direct(tc_conv_shape s, const tc_gemm_algo *a) {
     const int v = variant(a);

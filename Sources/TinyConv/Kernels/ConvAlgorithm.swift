@@ -76,7 +76,7 @@ public struct ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
         case forward = 0, backwardData = 1, backwardWeights = 2
         public var description: String { ["forward", "backward-data", "backward-weights"][rawValue] }
         /// What the alt variant is in this direction, for people.
-        public var altName: String { ["direct", "transposed", "swapped"][rawValue] }
+        public var altName: String { ["cin1-lanes", "transposed", "swapped"][rawValue] }  // "direct" is Variant.direct
     }
     public var forward, backwardData, backwardWeights: KernelChoice
 
