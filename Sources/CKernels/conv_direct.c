@@ -44,6 +44,16 @@ static tc_conv_shape pad_input(tc_conv_shape s, const float *x, float *xp) {
     return p;
 }
 
+// The input as a pad-0 shape: x itself, or (padding) its zero-padded copy at the start of the
+// workspace, *ws moved past it.
+static tc_conv_shape unpadded_input(tc_conv_shape s0, const float **x, float **ws) {
+    if (!s0.pad) return s0;
+    const tc_conv_shape s = pad_input(s0, *x, *ws);
+    *x = *ws;
+    *ws += padded_floats(s0);
+    return s;
+}
+
 // The tile the rules pick for an M x N block of outputs: the fewest padded elements, counting a
 // tile with fewer accumulators than the FMA pipes x latency (8) as proportionally slower.
 static tc_gemm_ukernel direct_tile(const tc_isa_kernels *t, const tc_gemm_algo *a, size_t M, size_t N) {
@@ -84,12 +94,7 @@ size_t tc_conv_direct_workspace_floats(tc_conv_shape s) {
 void tc_conv_direct_forward(const tc_isa_kernels *t, tc_conv_shape s0, const tc_gemm_algo *a, const float *x,
                             const float *w, const float *b, float *y, int relu, float *workspace) {
     float *ws = workspace;
-    tc_conv_shape s = s0;
-    if (s0.pad) {
-        s = pad_input(s0, x, ws);
-        x = ws;
-        ws += padded_floats(s0);
-    }
+    const tc_conv_shape s = unpadded_input(s0, &x, &ws);
     const tc_gemm_ukernel uk = tc_conv_direct_tile(t, s0, TC_DIR_FORWARD, a);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr;
     const size_t cin = (size_t)s.cin, co = (size_t)s.cout, taps = tc_conv_taps(s), krun = (size_t)s.k * cin;
@@ -141,12 +146,7 @@ void tc_conv_direct_backward_weights(const tc_isa_kernels *t, tc_conv_shape s0, 
                                      const float *x, const float *dy, float *dw, int accumulate, float *workspace,
                                      int c0, int c1) {
     float *ws = workspace;
-    tc_conv_shape s = s0;
-    if (s0.pad) {
-        s = pad_input(s0, x, ws);
-        x = ws;
-        ws += padded_floats(s0);
-    }
+    const tc_conv_shape s = unpadded_input(s0, &x, &ws);
     const tc_gemm_ukernel uk = tc_conv_direct_tile(t, s0, TC_DIR_BACKWARD_WEIGHTS, a);
     const tc_gemm_setup g = tc_gemm_setup_for(t, a, uk);
     const size_t MR = (size_t)uk.mr, NR = (size_t)uk.nr, KC = g.kc;
