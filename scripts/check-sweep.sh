@@ -56,6 +56,14 @@ assert key(a) == key(b) and not a["missing"], (key(a), key(b))
 print("sweep: mpirun -np 2 gives the local sweep's accuracies:", [f"{c} {sum(x) / len(x):.4f}" for c, x in key(a)])
 PY
 
+# a folder refused under mpirun: rank 0 decides for every rank, so the job ends (exit 64 on each
+# rank) instead of rank 1 running its share into the folder while rank 0 waits in MPI_Finalize
+mkdir -p "$OUT/other" && echo x > "$OUT/other/notes.txt"
+set +e; timeout 120 scripts/mpirun.sh -np 2 $SWEEP "${GRID[@]}" --jobs 1 --out "$OUT/other" "${FIXED[@]}" > "$OUT/mpi-bad.log" 2>&1; got=$?; set -e
+[[ $got -ne 0 && $got -ne 124 ]] && grep -q "holds other things" "$OUT/mpi-bad.log" && [[ "$(ls "$OUT/other")" == "notes.txt" ]] \
+    || { echo "sweep under mpirun into a folder of other things: exit $got (124: hung), folder: $(ls "$OUT/other")"; cat "$OUT/mpi-bad.log"; exit 1; }
+echo "sweep: mpirun -np 2 into a folder of other things: refused on every rank (exit $got), folder untouched"
+
 # 3. bad input: a clear error, exit 64, nothing run
 expect_refusal() {  # message part, sweep args...
     local part="$1"; shift

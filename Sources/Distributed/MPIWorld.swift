@@ -46,7 +46,8 @@ public final class MPIWorld: ShardExchange, PlanAgreement {
 
     /// Ends the whole job from this rank with a one-line error.
     public func fail(_ what: String) -> Never {
-        FileHandle.standardError.write(Data("train: error: rank \(rank) of \(ranks): \(what)\n".utf8))
+        let tool = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "tinyconv"
+        FileHandle.standardError.write(Data("\(tool): error: rank \(rank) of \(ranks): \(what)\n".utf8))
         tc_mpi_abort(3)
         exit(3)
     }

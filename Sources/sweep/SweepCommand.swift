@@ -130,22 +130,21 @@ struct SweepCommand: ParsableCommand {
         let runs = grid.runs
 
         // The folder belongs to one grid: a second sweep into it with another grid is refused, and
-        // so is a folder that holds something else; one sweep at a time writes it.
-        let gridPath = out + "/sweep.json"
-        try Self.checkOutFolder(out, gridPath: gridPath)
-        if rank == 0 {
-            do { try OutputLock.acquire(out, flag: "--out", folder: true) } catch let e as OutputLock.Held { throw ValidationError(e.message) }
-        }
+        // so is a folder that holds something else; one sweep at a time writes it. Rank 0 alone
+        // checks and claims it, and the other ranks wait for its verdict: a rank that ran ahead
+        // would create run folders in it before rank 0 looked (rank 0 then saw "other things",
+        // stopped, and the job hung in MPI_Finalize).
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let gridJSON = try enc.encode(grid)
-        if let existing = FileManager.default.contents(atPath: gridPath) {
-            guard let old = try? JSONDecoder().decode(SweepGrid.self, from: existing), old == grid else {
-                throw ValidationError("--out \(out) holds another sweep (its sweep.json differs): give another folder")
-            }
-        } else if rank == 0 {
-            try AtomicFile.write(gridJSON, to: gridPath)
+        var claimError: Error?
+        if rank == 0 {
+            do { try claimOutFolder(grid, encoder: enc) } catch { claimError = error }
         }
+        if let world, ranks > 1 {
+            let verdict = world.broadcast(claimError.map { ($0 as? ValidationError)?.message ?? "\($0)" } ?? "")
+            if claimError == nil && !verdict.isEmpty { throw ValidationError(verdict) }  // rank 0's, on the others
+        }
+        if let claimError { throw claimError }
 
         let threads = self.threads ?? 1
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1))
@@ -158,7 +157,11 @@ struct SweepCommand: ParsableCommand {
             print("sweep: \(runs.count) runs (\(grid.model.count) model(s) x \(grid.seed.count) seed(s)\(runs.count > grid.model.count * grid.seed.count ? " x other axes" : "")), \(grid.epochs) epochs each; " +
                   (ranks > 1 ? "rank \(rank) of \(ranks) takes \(mine.count), " : "") + "\(jobs) at a time, \(threads) thread(s) each; folder \(out)")
             fflush(stdout)
-            failures = try runner.run(mine)
+            do { failures = try runner.run(mine) } catch {
+                // the other ranks would wait for this one at the end: end the job
+                if let world, ranks > 1 { world.fail("\(error)") }
+                throw error
+            }
             if Interrupt.requested {
                 print("sweep: \(Interrupt.signalName): stopped; the runs wrote their checkpoints (run the same command to continue)")
                 throw ExitCode(Interrupt.exitCode)
@@ -183,6 +186,21 @@ struct SweepCommand: ParsableCommand {
         print("written: \(out)/summary.md, summary.json, curves.svg")
         for f in failures { FileHandle.standardError.write(Data("sweep: error: run \(f.run) failed (exit \(f.status))\n".utf8)) }
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Checks --out (checkOutFolder), takes its lock and records the grid in sweep.json, or finds
+    /// the same grid there (a continued sweep).
+    func claimOutFolder(_ grid: SweepGrid, encoder: JSONEncoder) throws {
+        let gridPath = out + "/sweep.json"
+        try Self.checkOutFolder(out, gridPath: gridPath)
+        do { try OutputLock.acquire(out, flag: "--out", folder: true) } catch let e as OutputLock.Held { throw ValidationError(e.message) }
+        if let existing = FileManager.default.contents(atPath: gridPath) {
+            guard let old = try? JSONDecoder().decode(SweepGrid.self, from: existing), old == grid else {
+                throw ValidationError("--out \(out) holds another sweep (its sweep.json differs): give another folder")
+            }
+        } else {
+            try AtomicFile.write(try encoder.encode(grid), to: gridPath)
+        }
     }
 
     /// --out is a folder of ours or can become one: absent (created here), empty, or holding a
