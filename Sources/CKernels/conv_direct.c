@@ -46,6 +46,11 @@ static tc_conv_shape pad_input(tc_conv_shape s, const float *x, float *xp) {
 
 // The input as a pad-0 shape: x itself, or (padding) its zero-padded copy at the start of the
 // workspace, *ws moved past it.
+// Positions the weight gradient reads from copies, at most: the windows whose spare tap rows run
+// past x (fewer than MR, each at least one float apart) or whose dy row's ragged panel runs past
+// dy (fewer than NR floats, so fewer than NR rows even at Cout = 1).
+#define TAIL_CAP ((size_t)TC_MAX_MR + TC_MAX_NR + 1)
+
 static tc_conv_shape unpadded_input(tc_conv_shape s0, const float **x, float **ws) {
     if (!s0.pad) return s0;
     const tc_conv_shape s = pad_input(s0, *x, *ws);
@@ -85,7 +90,7 @@ size_t tc_conv_direct_workspace_floats(tc_conv_shape s) {
     // weight gradient: position offsets (one int32 per row, kept in float slots) + the tail copy
     const size_t rows = (size_t)s.n * tc_conv_out_h(s) * tc_conv_out_w(s);
     const size_t krun = (size_t)s.k * s.cin, stride = tc_round_up(krun + TC_MAX_MR, 16);
-    const size_t tail_rows = (size_t)TC_MAX_MR + 1;
+    const size_t tail_rows = TAIL_CAP;
     const size_t wgrad = rows + 16 + (size_t)s.k * tail_rows * stride + tail_rows * cpad + 64;
     const size_t most = fwd > wgrad ? fwd : wgrad, dx = input_gradient_floats(s);
     return padded_floats(s) + (most > dx ? most : dx);
@@ -156,7 +161,7 @@ void tc_conv_direct_backward_weights(const tc_isa_kernels *t, tc_conv_shape s0, 
     const size_t x_floats = (size_t)s.n * image, dy_floats = rows * co;
     const size_t cn = (size_t)(c1 - c0), last_i0 = (krun - 1) / MR * MR;
     int32_t *roff = (int32_t *)ws;  // roff[r]: offset in x of position r's window origin
-    const size_t stride = tc_round_up(krun + TC_MAX_MR, 16), tail_cap = (size_t)TC_MAX_MR + 1;
+    const size_t stride = tc_round_up(krun + TC_MAX_MR, 16), tail_cap = TAIL_CAP;
     float *tail_a = ws + rows + 16;                        // [ky][tail row][stride]: the windows' runs
     float *tail_b = tail_a + (size_t)s.k * tail_cap * stride;  // [tail row][cpad]: dy rows, zero past Cout
     const size_t ldtb = tc_tile_padded(co);
@@ -178,7 +183,7 @@ void tc_conv_direct_backward_weights(const tc_isa_kernels *t, tc_conv_shape s0, 
     }
     assert(rows - tail <= tail_cap);
     const size_t ntail = rows - tail;
-    int32_t toff[TC_MAX_MR + 1];
+    int32_t toff[TAIL_CAP];
     for (size_t j = 0; j < ntail; j++) {
         toff[j] = (int32_t)(j * stride);
         for (int ky = 0; ky < s.k; ky++) {

@@ -19,6 +19,9 @@ struct DirectConvTests {
         ConvShape(batch: 2, height: 8, width: 8, inChannels: 19, outChannels: 7, kernel: 5, padding: 2),
         ConvShape(batch: 1, height: 3, width: 3, inChannels: 9, outChannels: 64, kernel: 3, padding: 0),
         ConvShape(batch: 4, height: 20, width: 18, inChannels: 16, outChannels: 24, kernel: 3, padding: 1),
+        // one and two output channels: a 64-wide tile's ragged panel reads past dy's last 63 rows
+        ConvShape(batch: 2, height: 6, width: 7, inChannels: 3, outChannels: 1, kernel: 3, padding: 0),
+        ConvShape(batch: 1, height: 5, width: 5, inChannels: 4, outChannels: 2, kernel: 2, padding: 1),
     ]
 
     static var direct: ConvAlgorithm {
