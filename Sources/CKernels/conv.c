@@ -244,6 +244,15 @@ int tc_conv2d_choices(tc_conv_shape s, int d) {
     return gemm | direct;
 }
 
+int tc_conv2d_direct_tile(tc_conv_shape s, int d, int *mr, int *nr) {
+    *mr = *nr = 0;
+    if (!tc_conv_direct_ok(s) || d == TC_DIR_BACKWARD_DATA) return 0;
+    const tc_gemm_ukernel u = tc_conv_direct_tile(tc_active_kernels(), s, d, NULL);
+    *mr = u.mr;
+    *nr = u.nr;
+    return 1;
+}
+
 static tc_gemm_algo rule_for(const tc_isa_kernels *t, tc_gemm_ukernel uk, int v) {
     const tc_gemm_setup g = tc_gemm_setup_for(t, NULL, uk);
     tc_gemm_algo a = {(uint8_t)uk.mr, (uint8_t)uk.nr, (uint8_t)v, 0, (int32_t)g.kc, (int32_t)g.nc, (int32_t)g.mc};

@@ -144,5 +144,13 @@ struct DirectConvTests {
             for d in ConvAlgorithm.Direction.allCases { #expect(!ConvAlgorithm.options(s, d).contains(.direct), "\(s) \(d)") }
         }
         #expect(KernelChoice(text: "direct/12x16/fixed") == KernelChoice(tile: .init(12, 16), variant: .direct))
+        // what runs, for people: the direct rule's own tiles, none for the input gradient's fixed block
+        let lenetConv2 = Self.shapes[0]
+        let r = Self.direct.resolved(lenetConv2)
+        #expect(r.forward.tile != nil && r.backwardWeights.tile != nil && r.backwardData.tile == nil, "\(r)")
+        #expect(ConvAlgorithm.rule.resolved(lenetConv2).backwardWeights.variant == .direct, "the weight gradient's rule")
+        var mr: Int32 = 0, nr: Int32 = 0
+        tc_conv2d_direct_tile(lenetConv2.c, Int32(ConvAlgorithm.Direction.forward.rawValue), &mr, &nr)
+        #expect(r.forward.tile == KernelChoice.Tile(Int(mr), Int(nr)) && ISA.active.tiles.contains(r.forward.tile!))
     }
 }

@@ -84,6 +84,9 @@ tc_conv_algo tc_conv2d_rule(tc_conv_shape s);
 /// fixed kernel; TC_CHOICE_DIRECT: TC_VARIANT_DIRECT is offered too).
 enum { TC_CHOICE_TILE = 1, TC_CHOICE_BLOCKING = 2, TC_CHOICE_VARIANT = 4, TC_CHOICE_DIRECT = 8 };
 int tc_conv2d_choices(tc_conv_shape s, int direction);
+/// The register tile TC_VARIANT_DIRECT runs for a direction when the choice names none, on the
+/// active ISA: 1 with *mr x *nr, or 0 (no direct variant, or the input gradient's fixed block).
+int tc_conv2d_direct_tile(tc_conv_shape s, int direction, int *mr, int *nr);
 
 // ---------------------------------------------------------------- GEMM
 // C[M,N] (= or +=) A[M,K] * B[K,N], A and B read through (row, column) strides,

@@ -119,8 +119,14 @@ public struct ConvAlgorithm: Hashable, Sendable, CustomStringConvertible {
         let rule = Self.resolvedRule(shape)
         var out = self
         for d in Direction.allCases {
-            if out[d].tile == nil { out[d].tile = rule[d].tile }
             if out[d].variant == .rule { out[d].variant = rule[d].variant }
+            guard out[d].tile == nil else { continue }
+            if out[d].variant == .direct {  // its own rule tile, or none (the input gradient's fixed block)
+                var mr: Int32 = 0, nr: Int32 = 0
+                if tc_conv2d_direct_tile(shape.c, Int32(d.rawValue), &mr, &nr) != 0 { out[d].tile = KernelChoice.Tile(Int(mr), Int(nr)) }
+            } else {
+                out[d].tile = rule[d].tile
+            }
         }
         return out
     }
