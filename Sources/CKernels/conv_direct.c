@@ -9,8 +9,8 @@
 // so each tile is k calls of the plain microkernel, one per kernel row, the chain carried in C.
 // Weight gradient, for kernel row ky: the run of k*Cin taps against every output position r,
 //   A(tap, r) = x[ky * Wp * Cin + roff[r] + tap]   (the offsets tile),   B(r, co) = dy[r][co]
-// with dy read in place. Input gradient: direct_rows_input_gradient (the ISA template), on the
-// flipped weights.
+// with dy read in place. Input gradient: conv_input_gradient_rows (the ISA template): each
+// position's column-gradient runs computed in registers and added straight into dx.
 //
 // Bits: each output element is the chain the GEMM path computes (the bias, 0 or C, then one FMA
 // per tap or position in the same order, then ReLU; the input gradient: one dot product over
@@ -221,20 +221,11 @@ void tc_conv_direct_backward_weights(const tc_isa_kernels *t, tc_conv_shape s0, 
     }
 }
 
-// ---- input gradient: dyp (dy channel-planar per output row, zero columns around it) and wf (the
-// weights [ky][kx][Cout][Cin]) built in the workspace, then the ISA's direct kernel; with padding,
-// the gradient of the padded input, cropped.
-static size_t dyp_pitch(tc_conv_shape s) {  // s: pad 0
-    const size_t a = (size_t)tc_conv_out_w(s) + 2 * (size_t)s.k - 2, b = (size_t)s.k + 15;
-    return a > b ? a : b;
-}
-static size_t input_gradient_floats(tc_conv_shape s0) {
-    tc_conv_shape s = s0;
-    s.h = plane_h(s0);
-    s.w = plane_w(s0);
-    s.pad = 0;
-    const size_t wf = (size_t)s.k * s.k * s.cout * tc_round_up((size_t)s.cin, 16);
-    return wf + (size_t)s.n * tc_conv_out_h(s) * s.cout * dyp_pitch(s) + 64;
+// ---- input gradient: the weights re-laid as wr [k][Cout][k*Cin rounded up to 16], then the ISA's
+// kernel adds every position's column-gradient runs straight into dx (zeroed first); dy is read
+// where it lies. With padding, the gradient of the padded input, cropped.
+static size_t input_gradient_floats(tc_conv_shape s) {
+    return (size_t)s.cout * s.k * tc_round_up((size_t)s.k * s.cin, 16) + 64;
 }
 
 void tc_conv_direct_backward_data(const tc_isa_kernels *t, tc_conv_shape s0, const float *dy, const float *w,
@@ -243,27 +234,18 @@ void tc_conv_direct_backward_data(const tc_isa_kernels *t, tc_conv_shape s0, con
     s.h = plane_h(s0);
     s.w = plane_w(s0);
     s.pad = 0;
-    const int k = s.k, ho = tc_conv_out_h(s), wo = tc_conv_out_w(s), cin = s.cin, co = s.cout;
-    const size_t ldp = dyp_pitch(s), cinp = tc_round_up((size_t)cin, 16), taps = (size_t)k * k;
+    const int k = s.k, cin = s.cin, co = s.cout;
+    const size_t krun = (size_t)k * cin, runp = tc_round_up(krun, 16);
     float *dxp = s0.pad ? workspace : dx;
-    float *wf = workspace + padded_floats(s0);
-    float *dyp = wf + taps * co * cinp;
-    for (size_t kk = 0; kk < taps; kk++) {
-        float *d = wf + kk * co * cinp;
-        t->transpose((size_t)cin, (size_t)co, w + kk * cin * co, (size_t)co, d, cinp);
-        if (cinp > (size_t)cin)
-            for (int c = 0; c < co; c++) memset(d + (size_t)c * cinp + cin, 0, (cinp - (size_t)cin) * sizeof(float));
+    float *wr = workspace + padded_floats(s0);
+    for (int ky = 0; ky < k; ky++) {
+        // rows (kx, ci) of kernel row ky, [krun][Cout] -> wr[ky][co][0..krun)
+        float *wk = wr + (size_t)ky * co * runp;
+        t->transpose(krun, (size_t)co, w + (size_t)ky * krun * co, (size_t)co, wk, runp);
+        for (int c = 0; c < co; c++) memset(wk + (size_t)c * runp + krun, 0, (runp - krun) * sizeof(float));
     }
-    const size_t right = ldp - (size_t)wo - (size_t)(k - 1);
-    for (size_t r = 0; r < (size_t)s.n * ho; r++) {
-        float *d = dyp + r * co * ldp;
-        for (int c = 0; c < co; c++) {
-            memset(d + (size_t)c * ldp, 0, (size_t)(k - 1) * sizeof(float));
-            memset(d + (size_t)c * ldp + (k - 1) + wo, 0, right * sizeof(float));
-        }
-        t->transpose((size_t)wo, (size_t)co, dy + r * wo * co, (size_t)co, d + (k - 1), ldp);
-    }
-    t->conv_input_gradient_direct(s.n, s.h, s.w, cin, co, k, dyp, ldp, wf, dxp);
+    memset(dxp, 0, (size_t)s.n * s.h * s.w * cin * sizeof(float));
+    t->conv_input_gradient_rows(s.n, s.h, s.w, cin, co, k, dy, wr, dxp);
     if (s0.pad) {
         const size_t line = (size_t)s0.w * cin;
         for (int n = 0; n < s0.n; n++)

@@ -470,79 +470,91 @@ static void TC_FN(transpose)(size_t rows, size_t cols, const float *src, size_t 
 }
 
 // The input gradient of a valid k x k conv without col2im (contract: tinyconv_kernels.h, the
-// kernel list): MR positions of a dx row x one vector of input channels in registers; per
-// window (oy, ox = x - kx) a fresh chain over Cout (t), added to the total in the order col2im
-// adds its windows (oy, then kx from k-1 down: ox increasing). dyp is channel-planar per output
-// row, so the MR broadcasts of a step are MR consecutive floats (constant displacements).
-// Windows past the output's edge read dyp's zero columns and add +0 (a no-op on a total that
-// starts at +0, as col2im's memset does).
-#define DEFINE_DX_DIRECT_TILE(NAME, V, MR)                                                              \
-    static inline void NAME(int k, int cout, int oy_lo, int oy_hi, int y, const float *dimg, size_t ldp, \
-                            const float *wf, size_t cinp, int x0, V tot[MR]) {                         \
-        for (int i = 0; i < MR; i++) tot[i] = (V){0};                                                 \
-        for (int oy = oy_lo; oy <= oy_hi; oy++) {                                                     \
-            const float *drow = dimg + (size_t)oy * cout * ldp + x0 + k - 1;                          \
-            const float *wky = wf + (size_t)(y - oy) * k * cout * cinp;                               \
-            for (int kx = k - 1; kx >= 0; kx--) {                                                     \
-                const float *d = drow - kx, *wr = wky + (size_t)kx * cout * cinp;                     \
-                V t[MR];                                                                              \
-                for (int i = 0; i < MR; i++) t[i] = (V){0};                                           \
-                for (int co = 0; co < cout; co++, d += ldp, wr += cinp) {                             \
-                    V bv;                                                                             \
-                    memcpy(&bv, wr, sizeof bv);                                                       \
-                    for (int i = 0; i < MR; i++) t[i] = VFMA(d[i] - (V){0}, bv, t[i]);                \
-                }                                                                                     \
-                for (int i = 0; i < MR; i++) tot[i] += t[i];                                          \
-            }                                                                                         \
-        }                                                                                             \
+// kernel list). Each output position's column-gradient row, one kernel row at a time (a run of
+// k*Cin taps, which is one contiguous stretch of a dx row), is computed in registers (a fresh
+// chain over Cout per element, as the GEMM computes dcol) and added straight into dx, positions
+// in order: col2im's additions in col2im's order, without the column matrix. RB positions of one
+// output row share each weight vector; their runs overlap in dx (shifted by Cin) and are added
+// position by position, so every dx element still receives its terms by increasing position.
+// o: the first run float of this call, nv vectors of it, tail: live lanes of the last vector;
+// wr [k][Cout][wstride]: a kernel row's weights stay together (in L1 for the zoo's shapes).
+#define DEFINE_DXR(NAME, RB, NV)                                                                         \
+    static inline void NAME(const float *d, size_t cout, const float *wr, size_t wstride, int k, int o,  \
+                            int tail, float *dxo, size_t line, size_t cin) {                            \
+        for (int ky = 0; ky < k; ky++) {                                                                \
+            vf acc[RB][NV];                                                                             \
+            for (int i = 0; i < RB; i++)                                                                \
+                for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};                                       \
+            const float *wk = wr + (size_t)ky * cout * wstride + o;                                     \
+            for (size_t co = 0; co < cout; co++, wk += wstride) {                                       \
+                vf bv[NV];                                                                              \
+                for (int v = 0; v < NV; v++) bv[v] = ld(wk + v * TC_VW);                                \
+                for (int i = 0; i < RB; i++) {                                                          \
+                    const vf a = d[(size_t)i * cout + co] - (vf){0};                                    \
+                    for (int v = 0; v < NV; v++) acc[i][v] = VFMA(a, bv[v], acc[i][v]);                 \
+                }                                                                                       \
+            }                                                                                           \
+            float *t = dxo + (size_t)ky * line + o;                                                     \
+            for (int i = 0; i < RB; i++)                                                                \
+                for (int v = 0; v < NV; v++) {                                                          \
+                    float *p = t + (size_t)i * cin + (size_t)v * TC_VW;                                 \
+                    if (v < NV - 1 || tail == TC_VW) st(p, ld(p) + acc[i][v]);                          \
+                    else stn(p, ldn(p, tail) + acc[i][v], tail);                                        \
+                }                                                                                       \
+        }                                                                                               \
     }
-// One dx row's tiles: x0 steps by MR; the last tile starts at W - MR (when W >= MR) and
-// recomputes a few positions with the same chains, so no tile reads past dyp's columns.
-#define DEFINE_DX_DIRECT(NAME, TILE, V, W, MR, STORE)                                                   \
-    DEFINE_DX_DIRECT_TILE(TILE, V, MR)                                                                 \
-    static void NAME(int n, int h, int w, int cin, int cout, int k, const float *dyp, size_t ldp,      \
-                     const float *wf, float *dx) {                                                     \
-        const int ho = h - k + 1;                                                                      \
-        const size_t cinp = tc_round_up((size_t)cin, 16);                                              \
-        for (int img = 0; img < n; img++) {                                                            \
-            const float *dimg = dyp + (size_t)img * ho * cout * ldp;                                   \
-            for (int y = 0; y < h; y++) {                                                              \
-                const int oy_lo = y - k + 1 > 0 ? y - k + 1 : 0, oy_hi = y < ho - 1 ? y : ho - 1;      \
-                float *row = dx + ((size_t)img * h + y) * w * cin;                                     \
-                for (int ci0 = 0; ci0 < cin; ci0 += (W)) {                                             \
-                    const int lanes = cin - ci0 < (W) ? cin - ci0 : (W);                               \
-                    for (int xs = 0; xs < w; xs += MR) {                                               \
-                        const int x0 = xs + MR > w && w >= MR ? w - MR : xs;                           \
-                        const int mr = w - x0 < MR ? w - x0 : MR;                                      \
-                        V tot[MR];                                                                     \
-                        TILE(k, cout, oy_lo, oy_hi, y, dimg, ldp, wf + ci0, cinp, x0, tot);            \
-                        for (int i = 0; i < mr; i++) STORE(row + (size_t)(x0 + i) * cin + ci0, tot[i], lanes); \
-                    }                                                                                  \
-                }                                                                                      \
-            }                                                                                          \
-        }                                                                                              \
-    }
-static inline void TC_FN(dx_store_vf)(float *p, vf v, int lanes) {
-    if (lanes >= TC_VW) st(p, v);
-    else stn(p, v, lanes);
-}
+// Positions per group by the run's vector count, within the register file (RB x NV accumulators,
+// NV weight vectors, one broadcast).
 #if TC_VW == 16
-DEFINE_DX_DIRECT(TC_FN(conv_input_gradient_direct_vf), TC_FN(dx_tile_vf), vf, TC_VW, 12, TC_FN(dx_store_vf))
-static inline void TC_FN(dx_store_vh)(float *p, vh v, int lanes) {
-    if (lanes >= 8) memcpy(p, &v, sizeof v);
-    else part_st_vh(p, v, lanes);
-}
-DEFINE_DX_DIRECT(TC_FN(conv_input_gradient_direct_vh), TC_FN(dx_tile_vh), vh, 8, 12, TC_FN(dx_store_vh))
-// Eight input channels or fewer (LeNet-5's and the Custom net's 6): 256-bit vectors fill 6 of 8
-// lanes where 512-bit ones would fill 6 of 16.
-static void TC_FN(conv_input_gradient_direct)(int n, int h, int w, int cin, int cout, int k, const float *dyp,
-                                              size_t ldp, const float *wf, float *dx) {
-    if (cin <= 8) TC_FN(conv_input_gradient_direct_vh)(n, h, w, cin, cout, k, dyp, ldp, wf, dx);
-    else TC_FN(conv_input_gradient_direct_vf)(n, h, w, cin, cout, k, dyp, ldp, wf, dx);
-}
+#define TC_DXR_GROUPS(X) X(1, 12) X(2, 9) X(3, 7) X(4, 5)
 #else
-DEFINE_DX_DIRECT(TC_FN(conv_input_gradient_direct), TC_FN(dx_tile_vf), vf, TC_VW, 6, TC_FN(dx_store_vf))
+#define TC_DXR_GROUPS(X) X(1, 8) X(2, 5) X(3, 3) X(4, 2)
 #endif
+#define TC_DXR_DEFINE(NV, RB) DEFINE_DXR(TC_CAT4(dxr_group_, NV, _, TC_ISA_SUFFIX), RB, NV) \
+                              DEFINE_DXR(TC_CAT4(dxr_single_, NV, _, TC_ISA_SUFFIX), 1, NV)
+TC_DXR_GROUPS(TC_DXR_DEFINE)
+
+static void TC_FN(conv_input_gradient_rows)(int n, int h, int w, int cin, int cout, int k, const float *dy,
+                                            const float *wr, float *dx) {
+    const int ho = h - k + 1, wo = w - k + 1, krun = k * cin, nv = (krun + TC_VW - 1) / TC_VW;
+    const size_t wstride = tc_round_up((size_t)krun, 16), line = (size_t)w * cin;  // wr's row: one run
+    const size_t co = (size_t)cout, ci = (size_t)cin;
+    for (int img = 0; img < n; img++)
+        for (int oy = 0; oy < ho; oy++) {
+            const float *drow = dy + ((size_t)img * ho + (size_t)oy) * wo * co;
+            float *xrow = dx + ((size_t)img * h + (size_t)oy) * line;
+            int ox = 0;
+            if (nv > 4) {  // long runs: one position at a time, the run in chunks of 4 vectors
+                for (; ox < wo; ox++)
+                    for (int o = 0; o < krun; o += 4 * TC_VW) {
+                        const int left = krun - o, cv = left >= 4 * TC_VW ? 4 : (left + TC_VW - 1) / TC_VW;
+                        const int tail = left >= 4 * TC_VW ? TC_VW : left - (cv - 1) * TC_VW;
+                        const float *d = drow + (size_t)ox * co;
+                        float *xo = xrow + (size_t)ox * ci;
+                        switch (cv) {
+#define TC_DXR_CHUNK(NV, RB) case NV: TC_CAT4(dxr_single_, NV, _, TC_ISA_SUFFIX)(d, co, wr, wstride, k, o, tail, xo, line, ci); break;
+                            TC_DXR_GROUPS(TC_DXR_CHUNK)
+#undef TC_DXR_CHUNK
+                        }
+                    }
+                continue;
+            }
+            const int tail = krun - (nv - 1) * TC_VW;
+            switch (nv) {
+#define TC_DXR_ROW(NV, RB)                                                                                      \
+    case NV:                                                                                                    \
+        for (; ox + RB <= wo; ox += RB)                                                                         \
+            TC_CAT4(dxr_group_, NV, _, TC_ISA_SUFFIX)(drow + (size_t)ox * co, co, wr, wstride, k, 0, tail,      \
+                                                      xrow + (size_t)ox * ci, line, ci);                        \
+        for (; ox < wo; ox++)                                                                                   \
+            TC_CAT4(dxr_single_, NV, _, TC_ISA_SUFFIX)(drow + (size_t)ox * co, co, wr, wstride, k, 0, tail,     \
+                                                       xrow + (size_t)ox * ci, line, ci);                       \
+        break;
+                TC_DXR_GROUPS(TC_DXR_ROW)
+#undef TC_DXR_ROW
+            }
+        }
+}
 
 // Rows r0 .. r0+rows of the column matrix, row i at d + i * ldd. The row's (image, oy, ox)
 // is stepped, not divided out per row (three integer divisions cost more than the copy).

@@ -339,25 +339,20 @@ void tc_ref_transpose(size_t rows, size_t cols, const float *src, size_t lds, fl
         for (size_t j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
 }
 
-// From the definition: every (ky, kx, co) term of dx, in double, read through dyp's padded
-// channel-planar rows and wf's flipped layout.
-void tc_ref_conv_input_gradient_direct(int n, int h, int w, int cin, int cout, int k, const float *dyp, size_t ldp,
-                                       const float *wf, float *dx) {
+// From the definition: every output position's terms, added into dx in double per tap.
+void tc_ref_conv_input_gradient_rows(int n, int h, int w, int cin, int cout, int k, const float *dy, const float *wr,
+                                     float *dx) {
     const int ho = h - k + 1, wo = w - k + 1;
-    const size_t cinp = (size_t)(cin + 15) / 16 * 16;
+    const size_t runp = (size_t)(k * cin + 15) / 16 * 16;
     for (int img = 0; img < n; img++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int ci = 0; ci < cin; ci++) {
-                    double acc = 0.0;
-                    for (int ky = 0; ky < k; ky++)
-                        for (int kx = 0; kx < k; kx++) {
-                            const int oy = y - ky, ox = x - kx;
-                            if (oy < 0 || oy >= ho || ox < 0 || ox >= wo) continue;
-                            for (int co = 0; co < cout; co++)
-                                acc += (double)dyp[(((size_t)img * ho + oy) * cout + co) * ldp + (size_t)(ox + k - 1)] *
-                                       wf[(((size_t)ky * k + kx) * cout + co) * cinp + ci];
-                        }
-                    dx[(((size_t)img * h + y) * w + x) * cin + ci] = (float)acc;
-                }
+        for (int oy = 0; oy < ho; oy++)
+            for (int ox = 0; ox < wo; ox++)
+                for (int ky = 0; ky < k; ky++)
+                    for (int j = 0; j < k * cin; j++) {
+                        double acc = 0.0;
+                        for (int co = 0; co < cout; co++)
+                            acc += (double)dy[(((size_t)img * ho + oy) * wo + ox) * cout + co] *
+                                   wr[((size_t)ky * cout + co) * runp + (size_t)j];
+                        dx[(((size_t)img * h + oy + ky) * w + ox) * cin + (size_t)j] += (float)acc;
+                    }
 }

@@ -4,7 +4,7 @@
 // For every ISA this CPU has, over shapes with odd sizes, channel counts off the vector widths,
 // batch 1 and padding: small-integer data, every direction of TC_VARIANT_DIRECT == the naive
 // twin bit for bit; random data, the direct variant under every tile == the GEMM rule bit for
-// bit; conv_input_gradient_direct == its twin. Exit 1 on the first mismatch, naming it.
+// bit (the input gradient through conv_input_gradient_rows). Exit 1 on the first mismatch, naming it.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

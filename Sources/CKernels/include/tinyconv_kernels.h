@@ -189,14 +189,12 @@ void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_alg
 //                        g1, g2 the whole minibatch's sums over its n rows (inv_n = 1 / n)
 //   transpose            dst[j][i] (row pitch ldd) = src[i][j] (row pitch lds), i < rows, j < cols;
 //                        nothing else of dst is written (the GEMM packings and gradient layouts)
-//   conv_input_gradient_direct  dx [N][H][W][Cin] (overwritten) of a valid (pad 0) k x k conv
-//                        without col2im, from dyp [N][Ho][Cout][ldp] (each output row's gradient
-//                        channel-planar at columns k-1 .. k-2+Wo, zero in every other column,
-//                        ldp >= max(Wo + 2k - 2, k + 15)) and wf [k][k][Cout][Cin rounded up to 16]
-//                        (wf[ky][kx][co][ci] = w[ky][kx][ci][co], zero past Cin): dx[y][x][ci] = the
-//                        sum, from +0 over the windows (oy, ox) covering (y, x) by increasing (oy, ox),
-//                        of each window's chain over co of dy[oy][ox][co] * w[y-oy][x-ox][ci][co]
-//                        (what col2im adds up, in its order: the GEMM path's bits)
+//   conv_input_gradient_rows  dx [N][H][W][Cin] += the input gradient of a valid (pad 0) k x k
+//                        conv, without col2im: for each output position (in order) and kernel row ky,
+//                        the run of taps (kx, ci) gets the chain over co of dy[pos][co] *
+//                        wr[ky][co][kx*Cin + ci] (wr [k][Cout][k*Cin rounded up to 16], zero past
+//                        k*Cin: w[ky][kx][ci][co] re-laid), added into dx[oy+ky][ox+kx][ci]: what
+//                        col2im adds, in its order (the GEMM path's bits). dy [N][Ho][Wo][Cout].
 #define TC_VECTOR_KERNELS(X)                                                                               \
     X(maxpool2x2_forward, (int n, int h, int w, int c, const float *x, float *y), (n, h, w, c, x, y))       \
     X(maxpool2x2_backward, (int n, int h, int w, int c, const float *x, const float *y, const float *dy,  \
@@ -223,9 +221,8 @@ void tc_dense_backward_weights_columns(int n, int in, int out, const tc_conv_alg
                          float *dx), (rows, c, x, mean, inv_std, k, g1, g2, inv_n, dy, dx))              \
     X(transpose, (size_t rows, size_t cols, const float *src, size_t lds, float *dst, size_t ldd),          \
       (rows, cols, src, lds, dst, ldd))                                                                     \
-    X(conv_input_gradient_direct, (int n, int h, int w, int cin, int cout, int k, const float *dyp,         \
-                                   size_t ldp, const float *wf, float *dx),                                 \
-      (n, h, w, cin, cout, k, dyp, ldp, wf, dx))
+    X(conv_input_gradient_rows, (int n, int h, int w, int cin, int cout, int k, const float *dy,            \
+                                 const float *wr, float *dx), (n, h, w, cin, cout, k, dy, wr, dx))
 
 #define TC_DECLARE_KERNEL(name, params, args) void tc_##name params;
 TC_VECTOR_KERNELS(TC_DECLARE_KERNEL)
